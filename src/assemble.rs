@@ -1,0 +1,1 @@
+//! Joins observations from pods, events and node files into records.

@@ -1,0 +1,1 @@
+//! Rendering of records as a table, a wide table, JSON or YAML.

@@ -1,0 +1,1 @@
+//! Container instances from pod status.

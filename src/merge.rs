@@ -1,0 +1,1 @@
+//! Merging a new observation of an instance into a known record.
