@@ -212,7 +212,9 @@ impl CauseKind {
 
     /// Parses a snake_case name as written by [`CauseKind::as_str`].
     pub fn parse(name: &str) -> Option<CauseKind> {
-        CauseKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        CauseKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 }
 
@@ -292,7 +294,10 @@ pub fn termination_id(pod_uid: &str, container: &str, restart_count: u32) -> Str
     hasher.update([0]);
     hasher.update(restart_count.to_string().as_bytes());
     let digest = hasher.finalize();
-    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
