@@ -11,3 +11,7 @@ pub struct Context<'a> {
     /// The Job that controls the pod, when known.
     pub job: Option<&'a Job>,
 }
+
+mod signal;
+
+pub use signal::{MAX_SIGNAL, signal_from_exit_code, signal_name, signal_number};
