@@ -12,6 +12,13 @@ pub struct Context<'a> {
     pub job: Option<&'a Job>,
 }
 
+mod exit_code;
+mod reason;
 mod signal;
 
+pub use exit_code::{
+    ExitCodeExplanation, NtStatus, SignalExit, describe_signal, exit_code_evidence,
+    explain_exit_code, is_crash_signal, ntstatus_from_exit_code, parse_exit_code,
+};
+pub use reason::{ReasonExplanation, explain_reason, known_reasons};
 pub use signal::{MAX_SIGNAL, signal_from_exit_code, signal_name, signal_number};
