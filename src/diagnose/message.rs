@@ -27,6 +27,11 @@ pub enum MessageOrigin {
     Log { cut: bool },
     /// kubelet could not read the log.
     KubeletReadError,
+    /// kubelet's own note on a placeholder status (`ContainerStatusUnknown`).
+    Kubelet,
+    /// The runtime's error for a process it could not start (`StartError`,
+    /// `ContainerCannotRun`), which the start-failure rule decodes.
+    Runtime,
 }
 
 /// A record's termination message with its origin.
@@ -46,8 +51,13 @@ impl<'a> TerminationMessage<'a> {
 
         let failed = facts.record.exit_code.is_some_and(|code| code != 0);
         let fallback = facts.termination_message_policy() == Some("FallbackToLogsOnError");
+        let reason = facts.record.reason.as_deref();
         let origin = if text.starts_with(LOG_READ_ERROR_PREFIX) {
             MessageOrigin::KubeletReadError
+        } else if reason == Some("ContainerStatusUnknown") {
+            MessageOrigin::Kubelet
+        } else if matches!(reason, Some("StartError" | "ContainerCannotRun")) {
+            MessageOrigin::Runtime
         } else if fallback && failed {
             MessageOrigin::Log {
                 cut: text.len() >= FALLBACK_MESSAGE_BYTES,
@@ -58,15 +68,16 @@ impl<'a> TerminationMessage<'a> {
         Some(TerminationMessage { text, origin })
     }
 
-    /// Returns the part of the message that can be read as whole lines: without its first,
-    /// cut line when it is a cut log tail, and nothing when kubelet could not read the log.
+    /// Returns the part of the message that can be read as whole lines of the program's
+    /// output: without its first, cut line when it is a cut log tail, and nothing when kubelet
+    /// or the runtime wrote it.
     pub fn whole_lines(&self) -> &'a str {
         match self.origin {
             MessageOrigin::Program | MessageOrigin::Log { cut: false } => self.text,
             MessageOrigin::Log { cut: true } => {
                 self.text.split_once('\n').map_or("", |(_, rest)| rest)
             }
-            MessageOrigin::KubeletReadError => "",
+            MessageOrigin::KubeletReadError | MessageOrigin::Kubelet | MessageOrigin::Runtime => "",
         }
     }
 
@@ -96,6 +107,8 @@ impl<'a> TerminationMessage<'a> {
                     quote(error)
                 )]
             }
+            MessageOrigin::Kubelet => vec![format!("kubelet message: {}", quote(self.text))],
+            MessageOrigin::Runtime => Vec::new(),
         }
     }
 }

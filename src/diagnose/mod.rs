@@ -147,7 +147,7 @@ fn find_log_key_line(
 }
 
 /// Returns true for the kinds where a log line can explain the exit. Pod-level ends, stops,
-/// placeholders and clean exits are explained by other facts.
+/// placeholders, start failures and clean exits are explained by other facts.
 fn shows_key_line(kind: CauseKind) -> bool {
     !matches!(
         kind,
@@ -159,6 +159,7 @@ fn shows_key_line(kind: CauseKind) -> bool {
             | CauseKind::Stopped
             | CauseKind::KilledAfterGracePeriod
             | CauseKind::StatusUnknown
+            | CauseKind::StartFailed
             | CauseKind::Completed
             | CauseKind::CompletedButRestarted
     )
@@ -193,6 +194,9 @@ fn run_time_evidence(record: &Termination, kind: CauseKind) -> Option<String> {
     }
     let (started, finished) = (record.started_at?, record.finished_at?);
     let ran = finished.duration_since(started);
+    if ran < jiff::SignedDuration::from_secs(1) && !ran.is_negative() {
+        return Some(format!("ran under 1s (started and finished at {finished})"));
+    }
     if ran.is_negative() {
         return Some(format!(
             "finish {finished} is before start {started}: the times are inconsistent"

@@ -32,6 +32,8 @@ struct PodEnd {
     kind: CauseKind,
     /// When the end began, if any source says.
     at: Option<Timestamp>,
+    /// What `at` was read from, for the evidence ("the DisruptionTarget condition").
+    at_source: String,
     evidence: Vec<String>,
     /// The message that explains the end, for the summary and for eviction parsing.
     message: Option<String>,
@@ -53,13 +55,14 @@ pub fn diagnose_pod_level(facts: &Facts<'_>) -> Option<Finding> {
 }
 
 fn find_pod_end(facts: &Facts<'_>) -> Option<PodEnd> {
-    let condition = disruption_target(facts);
+    let condition = disruption_target(facts, status_message(facts));
     let status = status_reason_end(facts);
     let job = job_deadline(facts);
 
     let mut end = match (status, condition) {
         (Some(mut status), Some(condition)) => {
-            status.at = status.at.or(condition.at);
+            status.at = condition.at;
+            status.at_source = condition.at_source;
             let mut evidence = condition.evidence;
             evidence.append(&mut status.evidence);
             status.evidence = evidence;
@@ -70,14 +73,22 @@ fn find_pod_end(facts: &Facts<'_>) -> Option<PodEnd> {
         (None, Some(condition)) => condition,
         (None, None) => job?,
     };
-    if end.at.is_none() {
-        end.at = end_event_time(facts, end.kind);
+    if end.at.is_none()
+        && let Some((at, reason)) = end_event_time(facts, end.kind)
+    {
+        end.at = Some(at);
+        end.at_source = format!("the {reason} event");
     }
     Some(end)
 }
 
-/// Reads the `DisruptionTarget` condition.
-fn disruption_target(facts: &Facts<'_>) -> Option<PodEnd> {
+fn status_message<'a>(facts: &Facts<'a>) -> Option<&'a str> {
+    facts.pod_reason().1
+}
+
+/// Reads the `DisruptionTarget` condition. Its evidence leaves out a message equal to
+/// `duplicate`, the pod's status message, which has its own item.
+fn disruption_target(facts: &Facts<'_>, duplicate: Option<&str>) -> Option<PodEnd> {
     let condition = facts.pod_condition("DisruptionTarget")?;
     let reason = condition.reason.clone().unwrap_or_default();
     let message = condition.message.clone();
@@ -102,12 +113,13 @@ fn disruption_target(facts: &Facts<'_>) -> Option<PodEnd> {
     if let Some(at) = at {
         item.push_str(&format!(" at {at}"));
     }
-    if !text.is_empty() {
+    if !text.is_empty() && Some(text) != duplicate {
         item.push_str(&format!(": {}", quote(text)));
     }
     Some(PodEnd {
         kind,
         at,
+        at_source: "the DisruptionTarget condition".to_owned(),
         evidence: vec![item],
         message,
         reason,
@@ -134,6 +146,7 @@ fn status_reason_end(facts: &Facts<'_>) -> Option<PodEnd> {
     Some(PodEnd {
         kind,
         at: None,
+        at_source: String::new(),
         evidence: vec![item],
         message: message.map(str::to_owned),
         reason: reason.to_owned(),
@@ -155,6 +168,7 @@ fn job_deadline(facts: &Facts<'_>) -> Option<PodEnd> {
     Some(PodEnd {
         kind: CauseKind::DeadlineExceeded,
         at: condition.last_transition_time.as_ref().map(|time| time.0),
+        at_source: "the Job's Failed condition".to_owned(),
         evidence: vec![item],
         message,
         reason: "DeadlineExceeded".to_owned(),
@@ -172,7 +186,7 @@ fn is_shutdown(reason: Option<&str>, message: Option<&str>) -> bool {
 
 /// Returns the first time of a pod-level event of the end's kind, for ends whose source
 /// carries no time.
-fn end_event_time(facts: &Facts<'_>, kind: CauseKind) -> Option<Timestamp> {
+fn end_event_time<'a>(facts: &Facts<'a>, kind: CauseKind) -> Option<(Timestamp, &'a str)> {
     let reasons: &[&str] = match kind {
         CauseKind::Evicted => &["Evicted"],
         CauseKind::Preempted => &["Preempted", "Preempting"],
@@ -185,7 +199,7 @@ fn end_event_time(facts: &Facts<'_>, kind: CauseKind) -> Option<Timestamp> {
         .events
         .iter()
         .filter(|event| reasons.contains(&event.reason.as_str()))
-        .find_map(|event| event_times(event).0)
+        .find_map(|event| Some((event_times(event).0?, event.reason.as_str())))
 }
 
 /// Returns true when the exit is part of the pod-level end: its finish is unknown, or at or
@@ -336,12 +350,7 @@ fn add_exit_details(facts: &Facts<'_>, end: &PodEnd, mut finding: Finding) -> Fi
                 (Some(finished), Some(at), Some(grace))
                     if reached_grace_period(finished, at, grace) =>
                 {
-                    Some(grace_period_evidence(
-                        finished,
-                        at,
-                        "the pod-level end began",
-                        grace,
-                    ))
+                    Some(grace_period_evidence(finished, at, &end.at_source, grace))
                 }
                 _ => None,
             };
