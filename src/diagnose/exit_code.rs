@@ -26,6 +26,8 @@ pub struct ExitCodeExplanation {
     pub ntstatus: Option<NtStatus>,
     /// One sentence for a person.
     pub meaning: String,
+    /// Facts that keep the code from being misread.
+    pub notes: Vec<&'static str>,
 }
 
 /// A signal decoded from an exit code of the form 128 + n.
@@ -230,6 +232,32 @@ pub fn explain_exit_code(code: i64) -> ExitCodeExplanation {
         signal: None,
         ntstatus: None,
         meaning,
+        notes: notes_for(code),
+    }
+}
+
+/// Returns the notes that keep common codes from being misread.
+fn notes_for(code: i64) -> Vec<&'static str> {
+    match code {
+        0 => vec!["under `restartPolicy: Always` a container that exits 0 is restarted anyway"],
+        1..=125 => vec!["the program chose this code; its log or termination message says why"],
+        128 => vec!["look at the `message` of the terminated state for the runtime's error"],
+        137 => vec![
+            "137 alone does not mean an OOM kill: only `reason: OOMKilled` or a node \
+             `OOMKilling` event says so",
+            "kubelet also sends SIGKILL when a container does not stop within its grace period",
+            "kubelet writes 137 as a placeholder with `reason: ContainerStatusUnknown`, which is \
+             not an observed exit",
+        ],
+        143 => vec![
+            "a program that exits on SIGTERM the default way ends with 143; kubelet labels every \
+             non-zero exit `reason: Error`, so it is no proof of a crash",
+        ],
+        139 | 134 => vec!["a Go panic exits 2, not 139, even when its text names SIGSEGV"],
+        255 => vec![
+            "Kubernetes reports `reason: Unknown` with 255 when the runtime lost the container, as across a node reboot",
+        ],
+        _ => Vec::new(),
     }
 }
 
@@ -250,6 +278,7 @@ fn explain_signal_exit(code: i64, name: &'static str) -> ExitCodeExplanation {
         signal: Some(SignalExit { number, name }),
         ntstatus: None,
         meaning,
+        notes: notes_for(code),
     }
 }
 
@@ -273,6 +302,9 @@ fn explain_ntstatus(code: i64, ntstatus: NtStatus) -> ExitCodeExplanation {
         signal: None,
         ntstatus: Some(ntstatus),
         meaning,
+        notes: vec![
+            "Windows containers report the process exit code, which is an NTSTATUS value for a crash",
+        ],
     }
 }
 

@@ -124,7 +124,7 @@ const REASONS: &[ReasonExplanation] = &[
     ReasonExplanation {
         reason: "Evicted",
         field: "pod status.reason",
-        set_by: "kubelet (node-pressure eviction) or the Eviction API",
+        set_by: "kubelet (node-pressure eviction)",
         meaning: "The pod was stopped to reclaim a node resource (memory, disk, inodes, PIDs). \
                   The message names the resource, the threshold and the containers that used \
                   more than they requested.",
