@@ -16,7 +16,7 @@ fn time(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
 
-/// A record of container `app` that ran from 10:00:00Z to 10:05:00Z.
+/// Returns a record of container `app` that ran from 10:00:00Z to 10:05:00Z.
 fn record(exit_code: Option<i64>, reason: Option<&str>) -> Termination {
     Termination {
         id: "id".to_owned(),
@@ -75,8 +75,8 @@ fn event(reason: &str, message: &str, count: u32, first: &str, last: &str) -> Ev
     }
 }
 
-/// A pod with container `app`, merged with `extra` at the top level of spec, status and
-/// metadata.
+/// Returns a pod with container `app`, with the fields of `spec`, `status` and `metadata`
+/// set over the defaults.
 fn pod(spec: serde_json::Value, status: serde_json::Value, metadata: serde_json::Value) -> Pod {
     let mut value = json!({
         "metadata": {"name": "app-1", "namespace": "shop", "uid": "uid-1"},

@@ -24,7 +24,7 @@ pub struct EvictionMessage {
     pub node_condition: Option<String>,
     /// The eviction threshold (`100Mi`).
     pub threshold: Option<String>,
-    /// What was still available when the threshold was crossed (`87608Ki`).
+    /// Amount still available when the threshold was crossed (`87608Ki`).
     pub available: Option<String>,
     /// Containers the message names as using more than they requested.
     pub containers: Vec<ContainerUsage>,
@@ -38,7 +38,7 @@ pub struct ContainerUsage {
     pub container: String,
     pub usage: String,
     pub request: Option<String>,
-    /// The resource the usage is of, when the message says (`memory`).
+    /// The resource of the usage, when the message names it (`memory`).
     pub resource: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use super::key_line::bound_text;
 pub const MAX_QUOTE_BYTES: usize = 300;
 
 /// Formats an event as "event Killing at 13:58:59Z: message" for a single occurrence, or
-/// "event Unhealthy (x3): message" for a repeated one. An inferred event says so.
+/// "event Unhealthy (x3): message" for a repeated one. An inferred event is marked as such.
 pub fn describe_event(event: &EventRecord) -> String {
     let message = quote(&event.message);
     let inferred = if event.inferred {

@@ -5,8 +5,8 @@
 //! executable and 127 when it is not found, and report death by signal n as 128 + n. runc and
 //! containerd report 128 for a process that could not be started (`StartError`). Some runtimes
 //! report -1 when they never read an exit status. Windows containers report the process exit
-//! code, which for a crash is an NTSTATUS value (`ntstatus.h`); the API stores it in a 32-bit
-//! field, so 0xC0000005 arrives as 3221225477 or as -1073741819.
+//! code, which for a crash is an NTSTATUS value (`ntstatus.h`). The value passes through 32-bit
+//! fields, so 0xC0000005 arrives as 3221225477 or as -1073741819.
 
 use serde::Serialize;
 
@@ -45,7 +45,7 @@ pub struct NtStatus {
     pub value: u32,
     /// The `ntstatus.h` name, such as `STATUS_ACCESS_VIOLATION`; `None` for unknown values.
     pub name: Option<&'static str>,
-    /// What the status means, in words.
+    /// Description of the status in words.
     pub description: &'static str,
 }
 

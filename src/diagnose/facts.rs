@@ -270,7 +270,7 @@ impl<'a> Facts<'a> {
     }
 }
 
-/// Which probe restarted a container.
+/// The kind of probe that restarted a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeKind {
     Liveness,

@@ -2,7 +2,7 @@
 
 use crate::model::CauseKind;
 
-/// What a rule concluded about an exit.
+/// A rule's conclusion about an exit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub kind: CauseKind,

@@ -6,11 +6,17 @@
 //! later line. The last line is not assumed to be the cause, because a stdout prompt without a
 //! newline can be flushed after the stderr error when the stream closes.
 //!
-//! Forms recognised: Java (`Exception in thread`, exception headers, the last `Caused by:` of
-//! a chain), Go (`panic:` and the runtime's `fatal error:`), Node.js and V8 (`FATAL ERROR:`,
-//! an uncaught `Error:` after the source-line caret), Python (the last line of a traceback),
-//! .NET (`Unhandled exception.`), klog (`F` and `E` lines), shell errors (`not found`,
-//! `Permission denied`) and logger levels (`level=fatal`, `"level":"error"`, `FATAL`, `ERROR`).
+//! The finder recognises these forms:
+//!
+//! - Java: `Exception in thread`, exception headers and the last `Caused by:` of a chain;
+//! - Go: `panic:` and the runtime's `fatal error:`;
+//! - Node.js and V8: `FATAL ERROR:`, and an uncaught `Error:` after the source-line caret;
+//! - Python: the last line of a traceback;
+//! - .NET: `Unhandled exception.`;
+//! - klog: `F` and `E` lines;
+//! - shell errors: `not found`, `Permission denied`;
+//! - logger levels: `level=fatal`, `"level":"error"`, `FATAL`, `ERROR`.
+//!
 //! Lines are untrusted, so only their first [`SCAN_BYTES`] are inspected and at most
 //! [`MAX_KEY_LINE_BYTES`] are kept.
 
@@ -62,7 +68,7 @@ pub enum KeyLineKind {
     ErrorLevel,
 }
 
-/// How strongly a line explains an exit; later variants win.
+/// Strength of a line as the explanation of an exit; later variants win.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Strength {
     ErrorLevel,
@@ -384,7 +390,7 @@ mod tests {
             .collect()
     }
 
-    /// Real log excerpts, the expected key line and its kind.
+    /// Log excerpts in the forms each runtime prints, the expected key line and its kind.
     fn cases() -> Vec<(&'static str, Vec<&'static str>, &'static str, KeyLineKind)> {
         vec![
             (

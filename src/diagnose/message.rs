@@ -1,5 +1,5 @@
-//! What a record's termination message is: the program's own words, the tail of its log, or
-//! kubelet's note that it could not read the log.
+//! Origins of a record's termination message: the program's own words, the tail of its log,
+//! kubelet's note that it could not read the log, or a note from kubelet or the runtime.
 //!
 //! kubelet (`kuberuntime_container.go`, `getTerminationMessage` and
 //! `readLastStringFromContainerLogs`) copies at most 4096 bytes of the file at
@@ -17,7 +17,7 @@ pub const FALLBACK_MESSAGE_BYTES: usize = 2048;
 /// Prefix kubelet writes when it could not read the log for a fallback message.
 pub const LOG_READ_ERROR_PREFIX: &str = "Error on reading termination message from logs:";
 
-/// Where a termination message came from.
+/// The origin of a termination message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageOrigin {
     /// Written by the program to its termination-message file.

@@ -1,16 +1,19 @@
 //! Pod-level ends: eviction, preemption, node shutdown, lost nodes and deadlines. They
 //! outrank the container's own exit code, because the container only ended as a consequence.
 //!
-//! Sources: the `DisruptionTarget` condition reasons of `k8s.io/api/core/v1`
-//! (`PreemptionByScheduler`, written `PreemptionByKubeScheduler` in Kubernetes 1.26,
-//! `TerminationByKubelet`, `EvictionByEvictionAPI`, `DeletionByTaintManager`,
-//! `DeletionByPodGC`); kubelet's pod `status.reason` values `Evicted`
-//! (`pkg/kubelet/eviction`), `Preempting` (`pkg/kubelet/preemption`, "Preempted in order to
-//! admit critical pod"), `Terminated` (`pkg/kubelet/nodeshutdown`, "Pod was terminated in
-//! response to imminent node shutdown.", written `Shutdown` with "Node is shutting, evicting
-//! pods" before Kubernetes 1.22) and `DeadlineExceeded` (`activeDeadlineSeconds`); `NodeLost`
-//! from the node lifecycle controller; and the Job condition `Failed` with reason
-//! `DeadlineExceeded`.
+//! Sources of the reasons:
+//!
+//! - the `DisruptionTarget` condition reasons of `k8s.io/api/core/v1`: `PreemptionByScheduler`
+//!   (written `PreemptionByKubeScheduler` in Kubernetes 1.26), `TerminationByKubelet`,
+//!   `EvictionByEvictionAPI`, `DeletionByTaintManager` and `DeletionByPodGC`;
+//! - kubelet's pod `status.reason` values: `Evicted` (`pkg/kubelet/eviction`), `Preempting`
+//!   (`pkg/kubelet/preemption`, "Preempted in order to admit critical pod"), `Terminated`
+//!   (`pkg/kubelet/nodeshutdown`, "Pod was terminated in response to imminent node
+//!   shutdown.") and `DeadlineExceeded` (`activeDeadlineSeconds`);
+//! - `Shutdown` with "Node is shutting, evicting pods", the node-shutdown wording before
+//!   Kubernetes 1.22;
+//! - `NodeLost` from the node lifecycle controller;
+//! - the Job condition `Failed` with reason `DeadlineExceeded`.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -30,9 +33,9 @@ pub const POD_END_SLACK: SignedDuration = SignedDuration::from_secs(60);
 #[derive(Debug, Clone)]
 struct PodEnd {
     kind: CauseKind,
-    /// When the end began, if any source says.
+    /// Start of the end, when a source records it.
     at: Option<Timestamp>,
-    /// What `at` was read from, for the evidence ("the DisruptionTarget condition").
+    /// Source of `at`, named in the evidence ("the DisruptionTarget condition").
     at_source: String,
     evidence: Vec<String>,
     /// The message that explains the end, for the summary and for eviction parsing.
@@ -335,7 +338,7 @@ fn add_eviction_details(facts: &Facts<'_>, end: &PodEnd, mut finding: Finding) -
     finding
 }
 
-/// Adds what the container's own exit says within the pod-level end.
+/// Adds the facts of the container's own exit within the pod-level end.
 fn add_exit_details(facts: &Facts<'_>, end: &PodEnd, mut finding: Finding) -> Finding {
     let record = facts.record;
     if record.reason.as_deref() == Some("ContainerStatusUnknown") {

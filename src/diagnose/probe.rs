@@ -132,7 +132,7 @@ struct StopRequest {
     at: Option<Timestamp>,
     grace: Option<i64>,
     evidence: Vec<String>,
-    /// Why the container was stopped, for the summary.
+    /// Reason for the stop, for the summary.
     why: String,
 }
 
@@ -178,7 +178,7 @@ pub fn diagnose_stop_request(facts: &Facts<'_>) -> Option<Finding> {
     Some(finding)
 }
 
-/// Returns true when the exit can be the container's answer to a stop request: a clean or
+/// Returns true when the exit can be the container's response to a stop request: a clean or
 /// signal exit, or any exit that finished after the request within its grace period.
 fn exit_fits_stop(facts: &Facts<'_>, request: &StopRequest) -> bool {
     let code = facts.record.exit_code;

@@ -1,5 +1,5 @@
-//! What the reason strings of container states, pods, Jobs and `DisruptionTarget` conditions
-//! mean, and who sets them.
+//! Meanings of the reason strings of container states, pods, Jobs and `DisruptionTarget`
+//! conditions, and the components that set them.
 //!
 //! The texts follow the kubelet (`pkg/kubelet/kuberuntime`, `pkg/kubelet/eviction`,
 //! `pkg/kubelet/nodeshutdown`, `pkg/kubelet/preemption`), the Job controller and the
@@ -12,11 +12,11 @@ use serde::Serialize;
 pub struct ReasonExplanation {
     /// The reason, spelled as Kubernetes writes it.
     pub reason: &'static str,
-    /// Where the reason appears (`terminated.reason`, `status.reason`, ...).
+    /// Field the reason appears in (`terminated.reason`, `status.reason`, ...).
     pub field: &'static str,
     /// The component that writes it.
     pub set_by: &'static str,
-    /// What it means, in one or two sentences.
+    /// Meaning in one or two sentences.
     pub meaning: &'static str,
 }
 
@@ -224,7 +224,7 @@ pub fn explain_reason(reason: &str) -> Option<ReasonExplanation> {
         .copied()
 }
 
-/// Returns every reason [`explain_reason`] knows, in table order.
+/// Returns every reason [`explain_reason`] has an explanation for, in table order.
 pub fn known_reasons() -> impl Iterator<Item = &'static str> {
     REASONS.iter().map(|known| known.reason)
 }
@@ -234,7 +234,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reasons_the_brief_names_are_known() {
+    fn common_reasons_are_known() {
         let names = [
             "OOMKilled",
             "Error",

@@ -176,7 +176,7 @@ fn near(event: &EventRecord, finished: jiff::Timestamp) -> bool {
 }
 
 /// Diagnoses a record with no exit code: an instance known only from its termination message
-/// on the node, or one whose exit nobody observed.
+/// on the node, or one whose exit was not observed.
 pub fn diagnose_no_exit(
     facts: &Facts<'_>,
     message: Option<&TerminationMessage<'_>>,
