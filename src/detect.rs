@@ -32,6 +32,11 @@ use crate::model::{Cause, ContainerKind, Owner, Source, Termination, termination
 const WAITING_REASONS_WITHOUT_DEAD_CONTAINER: [&str; 3] =
     ["", "ContainerCreating", "PodInitializing"];
 
+/// Reason kubelet writes into a synthetic terminated state, with exit code 137, when it could
+/// not find the container (`pkg/kubelet/kubelet_pods.go`). The code is a placeholder, not an
+/// observed SIGKILL, so no signal is derived from it.
+const PLACEHOLDER_REASON: &str = "ContainerStatusUnknown";
+
 /// Which part of the pod status a record was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
@@ -100,6 +105,24 @@ pub fn detect_instances(pod: &Pod, observation: &Observation) -> Vec<Instance> {
         instances.extend(pod_level_instances(&identity, spec, status, observation));
     }
     instances
+}
+
+/// Returns a record of the pod's identity (namespace, name, uid, node, owner, pod-level
+/// reason) for one instance of one container, with every instance-specific field empty.
+pub fn blank_record(
+    pod: &Pod,
+    container: &str,
+    restart_count: u32,
+    observation: &Observation,
+) -> Termination {
+    let identity = PodIdentity::of(pod);
+    let ephemeral = pod
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.ephemeral_containers.as_ref())
+        .is_some_and(|containers| containers.iter().any(|spec| spec.name == container));
+    let kind = container_kind(pod.spec.as_ref(), container, ephemeral);
+    identity.record(container, kind, restart_count, observation)
 }
 
 /// Returns the kind of a container: `init` containers with `restartPolicy: Always` are
@@ -321,7 +344,9 @@ fn terminated_record(
     record.image = non_empty(Some(&status.image));
     record.container_id = non_empty(terminated.container_id.as_deref());
     record.exit_code = Some(exit_code);
+    let placeholder = terminated.reason.as_deref() == Some(PLACEHOLDER_REASON);
     record.signal = match terminated.signal {
+        _ if placeholder => None,
         Some(signal) if signal > 0 => diagnose::signal_name(i64::from(signal))
             .map(str::to_owned)
             .or_else(|| Some(format!("signal {signal}"))),
@@ -516,7 +541,7 @@ mod tests {
                     2,
                     Slot::State,
                     Some(137),
-                    Some("SIGKILL"),
+                    None,
                 ),
                 (
                     "controller-77ffc657cf-4z7wb",
@@ -524,7 +549,7 @@ mod tests {
                     1,
                     Slot::LastState,
                     Some(137),
-                    Some("SIGKILL"),
+                    None,
                 ),
                 (
                     "controller-77ffc657cf-4z7wb",
@@ -532,7 +557,7 @@ mod tests {
                     2,
                     Slot::State,
                     Some(137),
-                    Some("SIGKILL"),
+                    None,
                 ),
                 (
                     "controller-77ffc657cf-4z7wb",
@@ -540,7 +565,7 @@ mod tests {
                     1,
                     Slot::LastState,
                     Some(137),
-                    Some("SIGKILL"),
+                    None,
                 ),
             ],
         ),

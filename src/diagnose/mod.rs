@@ -15,3 +15,11 @@ pub struct Context<'a> {
 mod signal;
 
 pub use signal::{MAX_SIGNAL, signal_from_exit_code, signal_name, signal_number};
+
+// Placeholder until the rules land.
+pub fn diagnose(
+    _record: &crate::model::Termination,
+    _context: &Context<'_>,
+) -> crate::model::Cause {
+    crate::model::Cause::undiagnosed()
+}
