@@ -583,3 +583,230 @@ fn non_empty_text(bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     (!text.trim().is_empty()).then(|| text.into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ObjectRef;
+
+    fn case_pod(file: &str) -> Pod {
+        let path = format!("{}/tests/data/cases/{file}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn line(text: &str) -> LogLine {
+        LogLine {
+            time: None,
+            stream: Stream::Stderr,
+            text: text.to_owned(),
+            partial: false,
+        }
+    }
+
+    fn node_instance(pod: &Pod, container: &str, restart_count: u32, text: &str) -> NodeInstance {
+        NodeInstance {
+            namespace: pod.metadata.namespace.clone(),
+            pod: pod.metadata.name.clone(),
+            pod_uid: pod.metadata.uid.clone().unwrap(),
+            container: container.to_owned(),
+            restart_count,
+            container_id: None,
+            log_files: Vec::new(),
+            log_tail: vec![line(text)],
+            log_truncated: false,
+            first_log_at: None,
+            last_log_at: None,
+        }
+    }
+
+    fn event(
+        kind: &str,
+        name: &str,
+        reason: &str,
+        container: Option<&str>,
+        seen: &str,
+    ) -> EventRecord {
+        let seen: Timestamp = seen.parse().unwrap();
+        EventRecord {
+            event_type: "Warning".to_owned(),
+            reason: reason.to_owned(),
+            message: format!("{reason} message"),
+            count: 1,
+            first_seen: Some(seen),
+            last_seen: Some(seen),
+            object: ObjectRef {
+                kind: kind.to_owned(),
+                namespace: Some("shop".to_owned()),
+                name: name.to_owned(),
+                uid: None,
+                field_path: None,
+            },
+            container: container.map(str::to_owned),
+            reporter: None,
+            host: None,
+            inferred: false,
+        }
+    }
+
+    fn options() -> Options {
+        Options {
+            cluster: Some("test".to_owned()),
+            log_lines: 200,
+            observed_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn node_log_joins_the_status_record() {
+        let pod = case_pod("01-oomkilled-memory-limit.json");
+        let scan = NodeScan {
+            instances: vec![node_instance(&pod, "api", 2, "heap limit")],
+            ..NodeScan::default()
+        };
+        let bundle = Bundle {
+            pods: vec![pod],
+            ..Bundle::default()
+        };
+        let records = assemble(&bundle, &[scan], &options());
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].exit_code, Some(137));
+        assert_eq!(records[0].log_tail[0].text, "heap limit");
+        assert_eq!(records[0].log_source, Some(LogSource::NodeFile));
+        assert_eq!(records[0].cluster.as_deref(), Some("test"));
+    }
+
+    #[test]
+    fn older_node_instances_become_records() {
+        let pod = case_pod("01-oomkilled-memory-limit.json");
+        let instances = (0..=3)
+            .map(|number| node_instance(&pod, "api", number, &format!("run {number}")))
+            .collect();
+        let scan = NodeScan {
+            instances,
+            ..NodeScan::default()
+        };
+        let bundle = Bundle {
+            pods: vec![pod],
+            ..Bundle::default()
+        };
+        let records = assemble(&bundle, &[scan], &options());
+
+        let numbers: Vec<u32> = records.iter().map(|record| record.restart_count).collect();
+        assert_eq!(records.len(), 3, "instance 3 is running: {numbers:?}");
+        for number in [0, 1] {
+            let record = records
+                .iter()
+                .find(|record| record.restart_count == number)
+                .unwrap();
+            assert_eq!(record.exit_code, None);
+            assert_eq!(record.source, Source::Node);
+            assert_eq!(record.namespace, "shop");
+            assert_eq!(record.node.as_deref(), Some("node-1"));
+            assert_eq!(record.log_tail[0].text, format!("run {number}"));
+        }
+    }
+
+    #[test]
+    fn without_pod_newest_instance_is_skipped() {
+        let pod = case_pod("01-oomkilled-memory-limit.json");
+        let instances = (0..=2)
+            .map(|number| node_instance(&pod, "api", number, "x"))
+            .collect();
+        let scan = NodeScan {
+            instances,
+            ..NodeScan::default()
+        };
+        let records = assemble(&Bundle::default(), &[scan], &options());
+        let mut numbers: Vec<u32> = records.iter().map(|record| record.restart_count).collect();
+        numbers.sort();
+        assert_eq!(numbers, [0, 1]);
+        assert_eq!(records[0].pod, "api-7d9f8c6b5d-x2k4q");
+    }
+
+    #[test]
+    fn events_narrowed_to_container_and_time() {
+        let pod = case_pod("01-oomkilled-memory-limit.json");
+        let name = "api-7d9f8c6b5d-x2k4q";
+        let events = vec![
+            event("Pod", name, "Killing", Some("api"), "2024-02-07T15:15:00Z"),
+            event(
+                "Pod",
+                name,
+                "Pulled",
+                Some("sidecar"),
+                "2024-02-07T15:15:00Z",
+            ),
+            event("Pod", name, "BackOff", Some("api"), "2024-02-01T00:00:00Z"),
+            event(
+                "Pod",
+                "other-pod",
+                "Killing",
+                Some("api"),
+                "2024-02-07T15:15:00Z",
+            ),
+            event("Node", "node-1", "OOMKilling", None, "2024-02-07T15:15:10Z"),
+            event("Node", "node-2", "OOMKilling", None, "2024-02-07T15:15:10Z"),
+        ];
+        let bundle = Bundle {
+            pods: vec![pod],
+            events,
+            ..Bundle::default()
+        };
+        let records = assemble(&bundle, &[], &options());
+        let reasons: Vec<(&str, bool)> = records[0]
+            .events
+            .iter()
+            .map(|event| (event.reason.as_str(), event.inferred))
+            .collect();
+        assert_eq!(reasons, [("Killing", false), ("OOMKilling", true)]);
+    }
+
+    #[test]
+    fn dump_log_joins_only_terminated_state() {
+        let pod = case_pod("05-exit139-segfault.json");
+        let log = DumpLog {
+            namespace: "shop".to_owned(),
+            pod: "operator-6c9b7d5f4-r8n2v".to_owned(),
+            container: "operator".to_owned(),
+            path: "logs.txt".into(),
+            text: "one\ntwo\n".to_owned(),
+        };
+        let bundle = Bundle {
+            pods: vec![pod],
+            logs: vec![log],
+            ..Bundle::default()
+        };
+        let records = assemble(&bundle, &[], &options());
+        let current = records
+            .iter()
+            .find(|record| record.restart_count == 2)
+            .unwrap();
+        let previous = records
+            .iter()
+            .find(|record| record.restart_count == 1)
+            .unwrap();
+        assert_eq!(current.log_tail.len(), 2);
+        assert_eq!(current.log_source, Some(LogSource::ApiCurrent));
+        assert!(previous.log_tail.is_empty());
+    }
+
+    #[test]
+    fn fallback_message_becomes_log_tail() {
+        let pod = case_pod("21-fallback-to-logs.json");
+        let bundle = Bundle {
+            pods: vec![pod],
+            ..Bundle::default()
+        };
+        let records = assemble(&bundle, &[], &options());
+        assert_eq!(records[0].log_source, Some(LogSource::TerminationMessage));
+        assert!(records[0].log_truncated);
+        assert!(
+            records[0]
+                .log_tail
+                .last()
+                .unwrap()
+                .text
+                .contains("Giving up after 7 failed health checks")
+        );
+    }
+}
