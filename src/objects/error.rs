@@ -1,0 +1,173 @@
+//! Errors of the object readers. Each message names the source first (a path, or
+//! `standard input`), then the place inside it, then what is wrong and what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The kinds podmortem reads, as every "unsupported kind" message lists them.
+pub(crate) const EXPECTED_KINDS: &str = "a Pod, PodList, List, EventList, Event, Job or JobList";
+
+/// A problem reading objects. Item-level problems also become warnings in
+/// [`Bundle::warnings`](super::Bundle::warnings) when the rest of the source still loads.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading a file or standard input failed. `fs_err` puts the path in the message.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+
+    #[error(
+        "{place}: input of {size} bytes exceeds the limit of {limit} bytes; split it, for \
+         example with `kubectl get pods -n NAMESPACE -o json` per namespace"
+    )]
+    TooLarge {
+        place: Box<Place>,
+        size: u64,
+        limit: u64,
+    },
+
+    #[error("{place}: empty input; expected {EXPECTED_KINDS} as JSON or YAML")]
+    Empty { place: Box<Place> },
+
+    #[error(
+        "{place}: binary data (byte `0x{byte:02x}`), not JSON or YAML text; expected the \
+         output of `kubectl get -o json` or `-o yaml`"
+    )]
+    Binary { place: Box<Place>, byte: u8 },
+
+    #[error(
+        "{place}: invalid {format}: {message}; check that the file was copied whole \
+         (`kubectl get ... -o {format_flag}` writes it in one piece)",
+        format_flag = format.flag()
+    )]
+    Syntax {
+        place: Box<Place>,
+        format: Format,
+        message: String,
+    },
+
+    #[error(
+        "{place}: not a Kubernetes object, because it has no `{missing}`; expected \
+         {EXPECTED_KINDS} with `apiVersion` and `kind`"
+    )]
+    NotAnObject {
+        place: Box<Place>,
+        missing: &'static str,
+    },
+
+    #[error("{place}: unsupported kind; expected {EXPECTED_KINDS}, got `{api_version}` {kind}")]
+    UnsupportedKind {
+        place: Box<Place>,
+        api_version: String,
+        kind: String,
+    },
+
+    #[error("{place}: invalid {kind}: {message}")]
+    InvalidObject {
+        place: Box<Place>,
+        kind: String,
+        message: String,
+    },
+
+    #[error(
+        "`{}`: not a `kubectl cluster-info dump` folder (no `nodes.json` and no namespace \
+         folder with `pods.json`); pass the folder given to `--output-directory`",
+        .path.display()
+    )]
+    NotClusterDump { path: PathBuf },
+
+    #[error(
+        "`{}` line {line}: the logs of container `{container}` have no END marker; the file \
+         may be truncated, so the text up to its end was kept",
+        .path.display()
+    )]
+    UnterminatedLog {
+        path: PathBuf,
+        line: usize,
+        container: String,
+    },
+
+    #[error(
+        "`{}` line {line}: invalid marker line `{text}`; expected `==== START logs for \
+         container <container> of pod <namespace>/<pod> ====`",
+        .path.display()
+    )]
+    InvalidLogMarker {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+}
+
+/// The text format of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+impl Format {
+    fn flag(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Json => f.write_str("JSON"),
+            Format::Yaml => f.write_str("YAML"),
+        }
+    }
+}
+
+/// Where in a source a problem sits, from the coarsest part to the finest. Printed as
+/// ``"`pods.yaml` document 2 item 3 (`v1` Pod `shop/web-1`) line 40 column 7"``.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    /// The path, or `standard input`.
+    pub source: String,
+    /// 1-based number of the document in a multi-document YAML file or JSON stream, set
+    /// when the source holds more than one.
+    pub document: Option<usize>,
+    /// 0-based index into `items` of a list.
+    pub item: Option<usize>,
+    /// `apiVersion`, `kind` and `namespace/name` of the object, when known.
+    pub object: Option<String>,
+    /// 1-based line and column where the parser stopped.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl Place {
+    pub(crate) fn source(source: &str) -> Place {
+        Place {
+            source: source.to_owned(),
+            ..Place::default()
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.source)?;
+        if let Some(document) = self.document {
+            write!(f, " document {document}")?;
+        }
+        if let Some(item) = self.item {
+            write!(f, " item {item}")?;
+        }
+        if let Some(object) = &self.object {
+            write!(f, " ({object})")?;
+        }
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if let Some(column) = self.column {
+            write!(f, " column {column}")?;
+        }
+        Ok(())
+    }
+}
