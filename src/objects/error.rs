@@ -34,15 +34,16 @@ pub enum Error {
     )]
     Binary { place: Box<Place>, byte: u8 },
 
-    #[error(
-        "{place}: invalid {format}: {message}; check that the file was copied whole \
-         (`kubectl get ... -o {format_flag}` writes it in one piece)",
-        format_flag = format.flag()
-    )]
+    #[error("{place}: invalid UTF-8 (byte `0x{byte:02x}`); save the file as UTF-8 and retry")]
+    NotUtf8 { place: Box<Place>, byte: u8 },
+
+    #[error("{place}: invalid {format}: {message}; {hint}")]
     Syntax {
         place: Box<Place>,
         format: Format,
         message: String,
+        /// What to do: copy the file again when it ends early, else fix the text.
+        hint: String,
     },
 
     #[error(
@@ -106,10 +107,17 @@ pub enum Format {
 }
 
 impl Format {
-    fn flag(self) -> &'static str {
-        match self {
+    /// The hint for a syntax error: an input that ends in the middle of a value was most
+    /// likely cut off while copying, anything else needs fixing at the place named.
+    pub(crate) fn syntax_hint(self, ends_early: bool) -> String {
+        let flag = match self {
             Format::Json => "json",
             Format::Yaml => "yaml",
+        };
+        if ends_early {
+            format!("the input ends early, so copy it again with `kubectl get ... -o {flag}`")
+        } else {
+            format!("fix the text there, or write it again with `kubectl get ... -o {flag}`")
         }
     }
 }

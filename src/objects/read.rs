@@ -130,7 +130,10 @@ fn decode_text(place: &Place, bytes: &[u8]) -> Result<String, Error> {
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_owned()),
-        Err(error) => Err(binary(place, bytes, error.valid_up_to())),
+        Err(error) => {
+            let (place, byte) = place_of_byte(place, bytes, error.valid_up_to());
+            Err(Error::NotUtf8 { place, byte })
+        }
     }
 }
 
@@ -153,15 +156,18 @@ fn decode_utf16(bytes: &[u8]) -> Option<Option<String>> {
 }
 
 fn binary(place: &Place, bytes: &[u8], offset: usize) -> Error {
+    let (place, byte) = place_of_byte(place, bytes, offset);
+    Error::Binary { place, byte }
+}
+
+/// The line and column of the byte at `offset`, and the byte.
+fn place_of_byte(place: &Place, bytes: &[u8], offset: usize) -> (Box<Place>, u8) {
     let mut place = place.clone();
     let before = bytes.get(..offset).unwrap_or(bytes);
     let line_start = memchr::memrchr(b'\n', before).map_or(0, |newline| newline + 1);
     place.line = Some(memchr::memchr_iter(b'\n', before).count() + 1);
     place.column = Some(offset - line_start + 1);
-    Error::Binary {
-        place: Box::new(place),
-        byte: bytes.get(offset).copied().unwrap_or(0),
-    }
+    (Box::new(place), bytes.get(offset).copied().unwrap_or(0))
 }
 
 fn detect_format(text: &str) -> Format {
@@ -239,6 +245,7 @@ fn json_syntax(place: &Place, error: &serde_json::Error) -> Error {
         place: Box::new(place),
         format: Format::Json,
         message: without_position(&error.to_string()),
+        hint: Format::Json.syntax_hint(error.is_eof()),
     }
 }
 
@@ -248,20 +255,46 @@ fn yaml_syntax(place: &Place, error: &serde_yaml_ng::Error) -> Error {
         place.line = Some(location.line());
         place.column = Some(location.column());
     }
+    let message = without_position(&error.to_string());
+    // libyaml reports a document cut inside a block or a quoted scalar this way.
+    let ends_early = message.contains("end of stream") || message.contains("unexpected end");
     Error::Syntax {
         place: Box::new(place),
         format: Format::Yaml,
-        message: without_position(&error.to_string()),
+        hint: Format::Yaml.syntax_hint(ends_early),
+        message,
     }
 }
 
-/// Removes the ` at line N column M` that serde_json and serde_yaml_ng append, because the
-/// place already carries the position.
+/// Removes each ` at line N column M` that serde_json and serde_yaml_ng put in messages,
+/// because the place already carries the position.
 fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(cut) => message.get(..cut).unwrap_or(message).to_owned(),
-        None => message.to_owned(),
+    let mut kept = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(found) = rest.find(" at line ") {
+        let (before, from) = rest.split_at(found);
+        kept.push_str(before);
+        match position_length(from) {
+            Some(length) => rest = from.get(length..).unwrap_or_default(),
+            None => {
+                kept.push_str(" at line ");
+                rest = from.get(" at line ".len()..).unwrap_or_default();
+            }
+        }
     }
+    kept.push_str(rest);
+    kept
+}
+
+/// The length of ` at line N column M` at the start of `text`, if it is there.
+fn position_length(text: &str) -> Option<usize> {
+    let digits = |text: &str| text.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = text.strip_prefix(" at line ")?;
+    let line_digits = digits(rest);
+    let rest = rest.get(line_digits..)?.strip_prefix(" column ")?;
+    let column_digits = digits(rest);
+    let complete = line_digits > 0 && column_digits > 0;
+    complete.then(|| " at line ".len() + line_digits + " column ".len() + column_digits)
 }
 
 /// The kinds that [`Reader`] dispatches on.
