@@ -211,3 +211,36 @@ fn plain_folder_is_not_dump() {
     assert!(matches!(error, Error::NotClusterDump { .. }));
     assert!(error.to_string().contains("--output-directory"), "{error}");
 }
+
+#[test]
+fn stdout_dump_reads_objects_and_logs() {
+    let read_case = |name| std::fs::read_to_string(case_path(name)).expect("read a case");
+    let mut text =
+        String::from("{\"kind\": \"NodeList\", \"apiVersion\": \"v1\", \"items\": []}\n");
+    text.push_str(&read_case("20-native-sidecar.events.json"));
+    text.push_str(&read_case("20-native-sidecar.pods.json"));
+    text.push_str(&section("task", "ci-job-1771-8kq2f", "step 1 done\n"));
+    text.push_str(&section(
+        "proxy",
+        "ci-job-1771-8kq2f",
+        "no trailing newline",
+    ));
+
+    let bundle = podmortem::objects::read_objects("dump.txt", text.as_bytes())
+        .expect("read the standard output of cluster-info dump");
+    assert_eq!(bundle.pods.len(), 2);
+    assert_eq!(bundle.events.len(), 3);
+    assert_eq!(bundle.logs.len(), 2);
+    assert_eq!(bundle.logs[1].text, "no trailing newline");
+    assert_eq!(
+        bundle.warnings.len(),
+        1,
+        "the NodeList is skipped: {:?}",
+        bundle.warnings
+    );
+    assert!(
+        bundle.warnings[0].contains("got `v1` NodeList"),
+        "{:?}",
+        bundle.warnings
+    );
+}

@@ -27,7 +27,7 @@ pub const MAX_LOG_BYTES: usize = 8 << 20;
 /// The per-namespace object files read, by name without extension.
 const OBJECT_FILES: [&str; 3] = ["pods", "events", "jobs"];
 
-const START_PREFIX: &str = "==== START logs for container ";
+pub(crate) const START_PREFIX: &str = "==== START logs for container ";
 const END_PREFIX: &str = "==== END logs for container ";
 const MARKER_SUFFIX: &str = " ====";
 
@@ -139,15 +139,16 @@ fn read_log_file(path: &Path) -> Result<(Vec<DumpLog>, Vec<Error>), Error> {
         });
     }
     let bytes = fs_err::read(path)?;
-    Ok(parse_logs(path, &String::from_utf8_lossy(&bytes)))
+    Ok(parse_logs(path, &String::from_utf8_lossy(&bytes), 0))
 }
 
-/// Splits the text of a `logs.txt` into one [`DumpLog`] per START/END section. Text outside
-/// the sections is ignored, because kubectl writes none.
-pub(crate) fn parse_logs(path: &Path, text: &str) -> (Vec<DumpLog>, Vec<Error>) {
+/// Splits `text` from byte `from` on into one [`DumpLog`] per START/END section. Text
+/// outside the sections is ignored, because kubectl writes none. Errors name lines of the
+/// whole `text`.
+pub(crate) fn parse_logs(path: &Path, text: &str, from: usize) -> (Vec<DumpLog>, Vec<Error>) {
     let mut logs = Vec::new();
     let mut errors = Vec::new();
-    let mut position = 0;
+    let mut position = from;
 
     while let Some(start) = find_line_starting(text, position, START_PREFIX) {
         let header_end = text.get(start..).and_then(|rest| rest.find('\n'));
@@ -296,7 +297,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> (Vec<DumpLog>, Vec<Error>) {
-        parse_logs(Path::new("shop/web/logs.txt"), text)
+        parse_logs(Path::new("shop/web/logs.txt"), text, 0)
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! API server omits them) and take them from the list; items of a plain `List` (what `kubectl
 //! get -o json` writes for several objects) must carry their own.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -27,6 +28,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAcc
 use serde_json::Value;
 
 use super::Bundle;
+use super::dump;
 use super::error::{Error, Format, Place};
 use super::events::{event_from_core_v1, event_from_events_v1};
 
@@ -69,35 +71,40 @@ pub fn read_objects(source_name: &str, bytes: &[u8]) -> Result<Bundle, Error> {
     }
 
     let text = decode_text(&place, bytes)?;
-    if text.trim().is_empty() {
-        return Err(Error::Empty {
-            place: Box::new(place),
-        });
-    }
-
-    let format = detect_format(&text);
-    let documents = match format {
-        Format::Json => json_documents(&place, &text)?,
-        Format::Yaml => yaml_documents(&place, &text)?,
-    };
-    if documents.is_empty() {
-        return Err(Error::Empty {
-            place: Box::new(place),
-        });
-    }
-
+    let (objects, logs_start) = split_dump_logs(&text);
+    let format = detect_format(objects);
     let mut reader = Reader {
         place,
-        text: &text,
+        text: objects,
         format,
-        several: documents.len() > 1,
+        several: false,
+        documents: 0,
         bundle: Bundle::default(),
         problems: Vec::new(),
     };
-    for document in documents {
-        reader.read_document(document);
+
+    if !objects.trim().is_empty() {
+        reader.read_documents()?;
+    }
+    if let Some(start) = logs_start {
+        reader.read_dump_logs(&text, start);
     }
     reader.finish()
+}
+
+/// Splits what `kubectl cluster-info dump` writes to standard output: the objects, then the
+/// container logs from the first line that starts a log section.
+fn split_dump_logs(text: &str) -> (&str, Option<usize>) {
+    let marker = dump::START_PREFIX;
+    let start = if text.starts_with(marker) {
+        Some(0)
+    } else {
+        text.find(&format!("\n{marker}")).map(|newline| newline + 1)
+    };
+    match start {
+        Some(start) => (text.get(..start).unwrap_or(text), Some(start)),
+        None => (text, None),
+    }
 }
 
 fn read_bounded(reader: impl Read, source: &str) -> Result<Vec<u8>, Error> {
@@ -119,9 +126,9 @@ fn too_large(source: &str, size: u64) -> Error {
 
 /// Decodes UTF-8 (an optional byte-order mark removed) or UTF-16 with a byte-order mark.
 /// NUL bytes and invalid UTF-8 mean the input is not text.
-fn decode_text(place: &Place, bytes: &[u8]) -> Result<String, Error> {
+fn decode_text<'b>(place: &Place, bytes: &'b [u8]) -> Result<Cow<'b, str>, Error> {
     if let Some(text) = decode_utf16(bytes) {
-        return text.ok_or_else(|| binary(place, bytes, 0));
+        return text.map(Cow::Owned).ok_or_else(|| binary(place, bytes, 0));
     }
 
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -129,7 +136,7 @@ fn decode_text(place: &Place, bytes: &[u8]) -> Result<String, Error> {
         return Err(binary(place, bytes, offset));
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.to_owned()),
+        Ok(text) => Ok(Cow::Borrowed(text)),
         Err(error) => {
             let (place, byte) = place_of_byte(place, bytes, error.valid_up_to());
             Err(Error::NotUtf8 { place, byte })
@@ -370,10 +377,13 @@ fn describe(api_version: &str, kind: &str, value: &Value) -> String {
 /// Reads the documents of one source into a bundle, collecting problems on the way.
 struct Reader<'a> {
     place: Place,
+    /// The text that holds the objects, which starts at the start of the source.
     text: &'a str,
     format: Format,
     /// True when the source holds more than one document, so places name the document.
     several: bool,
+    /// Number of documents found, empty ones not counted.
+    documents: usize,
     bundle: Bundle,
     problems: Vec<Error>,
 }
@@ -387,6 +397,29 @@ struct Position<'d> {
 }
 
 impl Reader<'_> {
+    /// Parses the text into documents and reads each one. Errors only when the text is not
+    /// valid JSON or YAML, because then no document boundary can be trusted.
+    fn read_documents(&mut self) -> Result<(), Error> {
+        let documents = match self.format {
+            Format::Json => json_documents(&self.place, self.text)?,
+            Format::Yaml => yaml_documents(&self.place, self.text)?,
+        };
+        self.several = documents.len() > 1;
+        self.documents = documents.len();
+        for document in documents {
+            self.read_document(document);
+        }
+        Ok(())
+    }
+
+    /// Reads the log sections that follow the objects in `kubectl cluster-info dump` output.
+    fn read_dump_logs(&mut self, text: &str, start: usize) {
+        let path = Path::new(&self.place.source);
+        let (logs, errors) = dump::parse_logs(path, text, start);
+        self.bundle.logs.extend(logs);
+        self.problems.extend(errors);
+    }
+
     fn read_document(&mut self, mut document: Document) {
         let value = document.value.take();
         let position = Position {
@@ -571,9 +604,15 @@ impl Reader<'_> {
     fn finish(mut self) -> Result<Bundle, Error> {
         let read_nothing = self.bundle.pods.is_empty()
             && self.bundle.events.is_empty()
-            && self.bundle.jobs.is_empty();
+            && self.bundle.jobs.is_empty()
+            && self.bundle.logs.is_empty();
         if read_nothing && !self.problems.is_empty() {
             return Err(self.problems.swap_remove(0));
+        }
+        if read_nothing && self.documents == 0 {
+            return Err(Error::Empty {
+                place: Box::new(self.place),
+            });
         }
 
         let warnings = self.problems.iter().map(ToString::to_string);
