@@ -7,6 +7,7 @@ use std::path::Path;
 
 use common::case_path;
 use podmortem::objects::{Error, is_cluster_dump, read_cluster_dump};
+use proptest::prelude::*;
 
 fn copy_case(name: &str, target: &Path) {
     std::fs::create_dir_all(target.parent().expect("a parent folder")).expect("create folder");
@@ -25,7 +26,7 @@ fn section(container: &str, pod: &str, body: &str) -> String {
     )
 }
 
-/// A dump with the native-sidecar case's pods and events in `shop`, the Job case's in
+/// Builds a dump with the native-sidecar case's pods and events in `shop`, the Job case's in
 /// `batch`, and one logs.txt with an init container and a container.
 fn dump_folder() -> tempfile::TempDir {
     let root = tempfile::tempdir().expect("create a temporary folder");
@@ -243,4 +244,24 @@ fn stdout_dump_reads_objects_and_logs() {
         "{:?}",
         bundle.warnings
     );
+}
+
+fn log_fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("==== START logs for container app of pod shop/web ====\n".to_owned()),
+        Just("==== END logs for container app of pod shop/web ====".to_owned()),
+        Just("==== START logs for container ".to_owned()),
+        Just(" of pod ".to_owned()),
+        Just("Request log error: ".to_owned()),
+        Just("\n".to_owned()),
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_log_sections_never_panic(fragments in proptest::collection::vec(log_fragment(), 0..24)) {
+        let text = "==== START logs for container ".to_owned() + &fragments.concat();
+        let _ = podmortem::objects::read_objects("dump.txt", text.as_bytes());
+    }
 }

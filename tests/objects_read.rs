@@ -148,8 +148,8 @@ fn json_stream_reads_each_object() {
     assert_eq!(bundle.pods.len(), 3);
 }
 
-/// What `kubectl get pods,events,jobs,deployments -o json` writes: a `List` whose items carry
-/// their own kinds.
+/// Returns what `kubectl get pods,events,jobs,deployments -o json` writes: a `List` whose
+/// items carry their own kinds.
 fn mixed_list() -> Value {
     let pod = case_value("01-oomkilled-memory-limit.json");
     let job = case_value("13-job-backofflimit.job.json");

@@ -1,9 +1,9 @@
 //! `kubectl cluster-info dump --output-directory DIR` folders.
 //!
-//! kubectl (`cluster-info/clusterinfo_dump.go`) writes `DIR/nodes.json` and, per namespace,
+//! kubectl's `cluster-info dump` source writes `DIR/nodes.json`. Per namespace it writes
 //! `DIR/<namespace>/events.json`, `replication-controllers.json`, `services.json`,
 //! `daemonsets.json`, `deployments.json`, `replicasets.json` and `pods.json` (`.yaml` with
-//! `-o yaml`), then `DIR/<namespace>/<pod>/logs.txt` with the current log of each init
+//! `-o yaml`). Then `DIR/<namespace>/<pod>/logs.txt` receives the current log of each init
 //! container and container of the pod, in that order, each between
 //! `==== START logs for container <c> of pod <ns>/<pod> ====` and
 //! `==== END logs for container <c> of pod <ns>/<pod> ====` lines. When a log cannot be
@@ -31,7 +31,7 @@ pub(crate) const START_PREFIX: &str = "==== START logs for container ";
 const END_PREFIX: &str = "==== END logs for container ";
 const MARKER_SUFFIX: &str = " ====";
 
-/// What a cluster-info dump folder held: everything that could be read, and one error per
+/// Contents of a cluster-info dump folder: everything that could be read, and one error per
 /// file that could not.
 #[derive(Debug, Default)]
 pub struct DumpRead {
@@ -40,7 +40,7 @@ pub struct DumpRead {
 }
 
 /// True when `path` is a folder that `kubectl cluster-info dump --output-directory` wrote: it
-/// holds `nodes.json` (or `nodes.yaml`), or a namespace folder with `pods.json` (or
+/// contains `nodes.json` (or `nodes.yaml`), or a namespace folder with `pods.json` (or
 /// `pods.yaml`).
 pub fn is_cluster_dump(path: &Path) -> bool {
     if !path.is_dir() {
@@ -108,7 +108,7 @@ fn read_namespace(folder: &Path, read: &mut DumpRead) {
     }
 }
 
-/// The `<name>.json` or `<name>.yaml` file in `folder`, whichever exists.
+/// Returns the `<name>.json` or `<name>.yaml` file in `folder`, whichever exists.
 fn object_file(folder: &Path, name: &str) -> Option<PathBuf> {
     ["json", "yaml"]
         .into_iter()
@@ -116,7 +116,7 @@ fn object_file(folder: &Path, name: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// The folders directly inside `folder`, sorted by name so that results are stable.
+/// Lists the folders directly inside `folder`, sorted by name so that results are stable.
 fn subfolders(folder: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut folders = Vec::new();
     for entry in fs_err::read_dir(folder)? {
@@ -232,7 +232,7 @@ fn parse_header(header: &str) -> Option<Section<'_>> {
     })
 }
 
-/// The byte offset of the first line at or after `from` that starts with `prefix`.
+/// Returns the byte offset of the first line at or after `from` that starts with `prefix`.
 fn find_line_starting(text: &str, from: usize, prefix: &str) -> Option<usize> {
     let mut offset = from;
     loop {
@@ -247,7 +247,7 @@ fn find_line_starting(text: &str, from: usize, prefix: &str) -> Option<usize> {
     }
 }
 
-/// The offset of the END marker that closes a section whose body starts at `from`. A
+/// Returns the offset of the END marker that closes a section whose body starts at `from`. A
 /// container may print a line that looks like the marker, so a match counts only when the
 /// next START marker or the end of the text follows it. Without such a match the first
 /// marker anywhere is taken.
@@ -266,7 +266,8 @@ fn find_end(text: &str, from: usize, marker: &str) -> Option<usize> {
     first
 }
 
-/// The error message kubectl wrote when the whole section is one such line.
+/// Returns the error message kubectl wrote in place of a log, when the whole section is one
+/// such line.
 fn fetch_error(body: &str) -> Option<String> {
     let line = body.strip_suffix('\n').unwrap_or(body);
     let is_error =
@@ -274,7 +275,7 @@ fn fetch_error(body: &str) -> Option<String> {
     (is_error && !line.contains('\n')).then(|| tail(line).0)
 }
 
-/// The last [`MAX_LOG_BYTES`] of `body`, cut at a line start when one is near, and whether
+/// Returns the last [`MAX_LOG_BYTES`] of `body`, cut at the next line start, and whether
 /// anything was cut.
 fn tail(body: &str) -> (String, bool) {
     if body.len() <= MAX_LOG_BYTES {

@@ -42,7 +42,7 @@ pub enum Error {
         place: Box<Place>,
         format: Format,
         message: String,
-        /// What to do: copy the file again when it ends early, else fix the text.
+        /// Next step for the user: copy the file again when it ends early, else fix the text.
         hint: String,
     },
 
@@ -107,8 +107,8 @@ pub enum Format {
 }
 
 impl Format {
-    /// The hint for a syntax error: an input that ends in the middle of a value was most
-    /// likely cut off while copying, anything else needs fixing at the place named.
+    /// Returns the hint for a syntax error. An input that ends in the middle of a value was
+    /// most likely cut off while copying, and anything else needs fixing at the place named.
     pub(crate) fn syntax_hint(self, ends_early: bool) -> String {
         let flag = match self {
             Format::Json => "json",
@@ -131,14 +131,14 @@ impl fmt::Display for Format {
     }
 }
 
-/// Where in a source a problem sits, from the coarsest part to the finest. Printed as
+/// Location of a problem in a source, from the coarsest part to the finest. Printed as
 /// ``"`pods.yaml` document 2 item 3 (`v1` Pod `shop/web-1`) line 40 column 7"``.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Place {
     /// The path, or `standard input`.
     pub source: String,
     /// 1-based number of the document in a multi-document YAML file or JSON stream, set
-    /// when the source holds more than one.
+    /// when the source contains more than one.
     pub document: Option<usize>,
     /// 0-based index into `items` of a list.
     pub item: Option<usize>,

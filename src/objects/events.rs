@@ -134,7 +134,7 @@ fn known(time: Option<Timestamp>) -> Option<Timestamp> {
     time.filter(|time| *time > Timestamp::UNIX_EPOCH)
 }
 
-/// The number of occurrences: the largest positive count among the legacy count and
+/// Returns the number of occurrences: the largest positive count among the legacy count and
 /// `series.count`, and 1 when neither is set, because every stored event happened once.
 fn occurrences(counts: &[Option<i32>]) -> u32 {
     counts
@@ -145,14 +145,14 @@ fn occurrences(counts: &[Option<i32>]) -> u32 {
         .unwrap_or(1)
 }
 
-/// The reporting component: `source.component`, else `reportingComponent` (core/v1) or
+/// Returns the reporting component: `source.component`, else `reportingComponent` (core/v1) or
 /// `reportingController` (events.k8s.io/v1).
 fn reporter(source: Option<&EventSource>, reporting: Option<&str>) -> Option<String> {
     let component = source.and_then(|source| source.component.as_deref());
     non_empty(component).or_else(|| non_empty(reporting))
 }
 
-/// The reporting node: `source.host`, else `reportingInstance` when kubelet reported the
+/// Returns the reporting node: `source.host`, else `reportingInstance` when kubelet reported the
 /// event, because kubelet sets its instance to the node name. Other components name a
 /// process there (`default-scheduler-control-plane-1`), not a node.
 fn host(
@@ -213,7 +213,7 @@ fn object_ref(reference: &ObjectReference) -> ObjectRef {
     }
 }
 
-/// The container of an event about a pod: from the field path, else from the message.
+/// Returns the container of an event about a pod, from the field path, else the message.
 fn container_of(object: &ObjectRef, message: &str) -> Option<String> {
     if let Some(field_path) = &object.field_path {
         return container_from_field_path(field_path).map(str::to_owned);

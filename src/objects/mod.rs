@@ -5,9 +5,9 @@
 //! events -o yaml`, a cluster-info dump folder) into a [`Bundle`] of k8s-openapi objects
 //! (feature `v1_34`) and normalised [`EventRecord`]s. They assume nothing about file names
 //! inside a single file: the format comes from the content and the kind from `apiVersion`
-//! and `kind`. They never panic on any input and bound what they accept
-//! ([`MAX_INPUT_BYTES`] per source, [`MAX_MESSAGE_BYTES`] per event message,
-//! [`MAX_LOG_BYTES`] per dumped container log).
+//! and `kind`. They are written not to panic on any input (`read_objects` is fuzzed with
+//! proptest, dump logs included) and bound what they accept: [`MAX_INPUT_BYTES`] per source,
+//! [`MAX_MESSAGE_BYTES`] per event message and [`MAX_LOG_BYTES`] per dumped container log.
 
 mod dump;
 mod error;
@@ -59,7 +59,7 @@ pub struct DumpLog {
     pub path: PathBuf,
     /// The log text, decoded lossily (invalid UTF-8 becomes U+FFFD). Untrusted text.
     pub text: String,
-    /// True when `text` holds only the last [`MAX_LOG_BYTES`] of a longer log, or when the
+    /// True when `text` contains only the last [`MAX_LOG_BYTES`] of a longer log, or when the
     /// section had no END marker so the file may have been cut short.
     pub truncated: bool,
     /// The message kubectl wrote in place of the log when fetching it failed (`Request log
@@ -151,7 +151,7 @@ impl Bundle {
     }
 }
 
-/// What identifies an event that has no uid: its object, reason and first-seen time.
+/// Identity of an event without a uid: its object, reason and first-seen time.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct EventKey {
     object: (

@@ -1,19 +1,21 @@
 //! Reading JSON and YAML object files into a [`Bundle`].
 //!
-//! The format is detected from the content, never from the file name: text whose first
-//! non-blank character is `{` or `[` is JSON (one object, a stream of concatenated objects as
-//! `kubectl cluster-info dump` writes to standard output, or an array), anything else is YAML
-//! with any number of `---` documents. UTF-8 with or without a byte-order mark is accepted, and
-//! so is UTF-16 with a byte-order mark (what Windows PowerShell 5 writes for `kubectl get -o json
-//! > file`).
+//! The format is detected from the content, never from the file name. Text whose first
+//! non-blank character is `{` or `[` is JSON: one object, a stream of concatenated objects, or
+//! an array. Anything else is YAML with any number of `---` documents. UTF-8 with or without
+//! a byte-order mark is accepted, and so is UTF-16 with a byte-order mark, which Windows
+//! PowerShell 5 writes for `kubectl get pods -o json > pods.json`. What `kubectl cluster-info
+//! dump` writes to standard output (object lists, then log sections) is split at the first
+//! `==== START logs for container` line, and the logs go to [`Bundle::logs`].
 //!
 //! Each document is parsed into a `serde_json::Value` first, then dispatched on `apiVersion` and
 //! `kind` and deserialized item by item into the k8s-openapi type, so one bad item costs only
 //! that item. A bad or unsupported item becomes a warning in [`Bundle::warnings`] and the other
-//! items still load; a source from which nothing loads at all returns its first problem as the
-//! error. Items of a `PodList`, `EventList` or `JobList` may omit `apiVersion` and `kind` (the
-//! API server omits them) and take them from the list; items of a plain `List` (what `kubectl
-//! get -o json` writes for several objects) must carry their own.
+//! items still load, because losing a whole list over one odd object would hide the exits that
+//! the other objects record. A source from which nothing loads at all returns its first problem
+//! as the error. Items of a `PodList`, `EventList` or `JobList` may omit `apiVersion` and `kind`
+//! (the API server omits them) and take them from the list; items of a plain `List` (what
+//! `kubectl get pods,events -o json` writes) must carry their own.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -32,8 +34,10 @@ use super::dump;
 use super::error::{Error, Format, Place};
 use super::events::{event_from_core_v1, event_from_events_v1};
 
-/// Maximum size of one source, in bytes (1 GiB). A `kubectl get pods -A -o json` of a cluster
-/// with 10 000 pods is in the order of 200 MB, so real inputs stay well below it.
+/// Maximum size of one source, in bytes (1 GiB). By estimate, a pod takes 5 to 20 KB of JSON
+/// (more with `managedFields`), so `kubectl get pods -A -o json` of 10 000 pods stays well
+/// below it. Reading keeps the text, its parsed values and the objects in memory at once,
+/// which for a source near the limit is several GiB.
 pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 /// Lists nested deeper than this inside a `List` are reported instead of read.
@@ -167,7 +171,7 @@ fn binary(place: &Place, bytes: &[u8], offset: usize) -> Error {
     Error::Binary { place, byte }
 }
 
-/// The line and column of the byte at `offset`, and the byte.
+/// Returns the place of the byte at `offset` with its line and column, and the byte.
 fn place_of_byte(place: &Place, bytes: &[u8], offset: usize) -> (Box<Place>, u8) {
     let mut place = place.clone();
     let before = bytes.get(..offset).unwrap_or(bytes);
@@ -229,7 +233,7 @@ fn yaml_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
     let mut documents = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let value = Value::deserialize(document).map_err(|error| yaml_syntax(place, &error))?;
-        // Empty documents (a leading `---`, comments only) hold nothing to read.
+        // Empty documents (a leading `---`, comments only) contain nothing to read.
         if value.is_null() {
             continue;
         }
@@ -276,24 +280,24 @@ fn yaml_syntax(place: &Place, error: &serde_yaml_ng::Error) -> Error {
 /// Removes each ` at line N column M` that serde_json and serde_yaml_ng put in messages,
 /// because the place already carries the position.
 fn without_position(message: &str) -> String {
-    let mut kept = String::with_capacity(message.len());
+    let mut cleaned = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(found) = rest.find(" at line ") {
         let (before, from) = rest.split_at(found);
-        kept.push_str(before);
+        cleaned.push_str(before);
         match position_length(from) {
             Some(length) => rest = from.get(length..).unwrap_or_default(),
             None => {
-                kept.push_str(" at line ");
+                cleaned.push_str(" at line ");
                 rest = from.get(" at line ".len()..).unwrap_or_default();
             }
         }
     }
-    kept.push_str(rest);
-    kept
+    cleaned.push_str(rest);
+    cleaned
 }
 
-/// The length of ` at line N column M` at the start of `text`, if it is there.
+/// Returns the length of the ` at line N column M` that starts `text`, if one does.
 fn position_length(text: &str) -> Option<usize> {
     let digits = |text: &str| text.bytes().take_while(u8::is_ascii_digit).count();
     let rest = text.strip_prefix(" at line ")?;
@@ -377,10 +381,10 @@ fn describe(api_version: &str, kind: &str, value: &Value) -> String {
 /// Reads the documents of one source into a bundle, collecting problems on the way.
 struct Reader<'a> {
     place: Place,
-    /// The text that holds the objects, which starts at the start of the source.
+    /// The part of the source that contains the objects, from its first byte.
     text: &'a str,
     format: Format,
-    /// True when the source holds more than one document, so places name the document.
+    /// True when the source contains more than one document, so places name the document.
     several: bool,
     /// Number of documents found, empty ones not counted.
     documents: usize,
@@ -388,7 +392,7 @@ struct Reader<'a> {
     problems: Vec<Error>,
 }
 
-/// Where one object sits: its document, its index path and its description.
+/// Position of one object: its document and its index path through nested lists.
 #[derive(Clone)]
 struct Position<'d> {
     document: &'d Document,
