@@ -158,3 +158,6 @@ pub struct MessageMatch {
     /// Index into [`ContainerMessageFiles::files`].
     pub file_index: usize,
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,33 +54,153 @@ pub struct Tail {
     pub invalid_lines: Vec<(std::path::PathBuf, u64)>,
 }
 
+/// Bytes searched before the region for the last record of a stream that the region does not
+/// hold, to learn whether that stream ends in an unclosed P chain.
+// NOTE: an unclosed chain of one stream followed by more than this many bytes of the other
+// stream alone is not seen, so its partial line is missing from the tail. Finding it in every
+// case would mean reading the whole file for containers that write to one stream only.
+pub const OPEN_CHAIN_LOOKBACK_BYTES: u64 = 1 << 20;
+
 /// Returns the last lines of an instance's log.
 pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
-    let total = log.len();
     let mut want = options.block_bytes.max(1) as u64;
     loop {
         let region = Region::load(&log.segments, want)?;
         let parsed = region.parse(&log.segments);
+        let selection = Selection::new(&parsed, options);
 
-        let selected: Vec<&(MergedLine, bool)> = parsed
+        if !region.at_start && !selection.enough {
+            want = want.saturating_mul(2);
+            continue;
+        }
+        if !region.at_start
+            && let Some(distance) = find_open_chains(log, &parsed, want)?
+        {
+            want = distance.max(want.saturating_mul(2));
+            continue;
+        }
+        return Ok(Tail {
+            lines: selection
+                .kept
+                .iter()
+                .map(|(merged, _)| merged.line.clone())
+                .collect(),
+            truncated: !region.at_start || selection.dropped,
+            last_record_at: parsed.last_record_at,
+            invalid_lines: parsed.invalid_lines.clone(),
+        });
+    }
+}
+
+/// The lines of a parsed region that a tail returns.
+struct Selection<'a> {
+    kept: Vec<&'a (MergedLine, bool)>,
+    /// True when the region holds lines before the kept ones.
+    dropped: bool,
+    /// True when the kept lines are as many as requested and none of them is uncertain.
+    enough: bool,
+}
+
+impl<'a> Selection<'a> {
+    fn new(parsed: &'a ParsedRegion, options: &TailOptions) -> Self {
+        let mut selected: Vec<&(MergedLine, bool)> = parsed
             .lines
             .iter()
             .filter(|(merged, _)| options.stream.is_none_or(|s| s == merged.line.stream))
             .collect();
         let keep_from = selected.len().saturating_sub(options.lines);
-        let kept = &selected[keep_from..];
+        let kept = selected.split_off(keep_from);
         let enough = kept.len() == options.lines && kept.iter().all(|(_, uncertain)| !uncertain);
+        Selection {
+            kept,
+            dropped: keep_from > 0,
+            enough,
+        }
+    }
+}
 
-        if region.at_start || enough || want >= total {
-            return Ok(Tail {
-                lines: kept.iter().map(|(merged, _)| merged.line.clone()).collect(),
-                truncated: !region.at_start || keep_from > 0,
-                last_record_at: parsed.last_record_at,
-                invalid_lines: parsed.invalid_lines,
+/// For each stream with no record in the region, looks for its last record before the region.
+/// Returns the distance from the end of the log to the start of the farthest such record that
+/// is partial, because the chain it opens is the stream's last line.
+fn find_open_chains(
+    log: &InstanceLog,
+    parsed: &ParsedRegion,
+    want: u64,
+) -> Result<Option<u64>, Error> {
+    let mut farthest = None;
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        if parsed.first_of_stream[stream_index(stream)].is_some() {
+            continue;
+        }
+        if let Some(distance) = find_last_partial(log, stream, want)? {
+            farthest = Some(farthest.map_or(distance, |far: u64| far.max(distance)));
+        }
+    }
+    Ok(farthest)
+}
+
+/// Finds the last record of `stream` within the lookback and returns its distance from the end
+/// of the log when it is partial.
+fn find_last_partial(log: &InstanceLog, stream: Stream, want: u64) -> Result<Option<u64>, Error> {
+    let region = Region::load(
+        &log.segments,
+        want.saturating_add(OPEN_CHAIN_LOOKBACK_BYTES),
+    )?;
+    let mut after = 0u64;
+    for (offset, piece) in region.pieces.iter().enumerate().rev() {
+        let Some(segment) = log.segments.get(region.first + offset) else {
+            continue;
+        };
+        if let Some(found) = last_record_of_stream(segment, &piece.bytes, piece.cut, stream) {
+            return Ok(found
+                .partial
+                .then(|| after + (piece.bytes.len() - found.line_start) as u64));
+        }
+        after += piece.bytes.len() as u64;
+    }
+    Ok(None)
+}
+
+struct FoundRecord {
+    line_start: usize,
+    partial: bool,
+}
+
+/// Searches `bytes` backwards for the last line that is a record of `stream`, finding
+/// candidates by the stream's name so that other lines are not parsed.
+fn last_record_of_stream(
+    segment: &LogSegment,
+    bytes: &[u8],
+    cut: bool,
+    stream: Stream,
+) -> Option<FoundRecord> {
+    let name: &[u8] = match stream {
+        Stream::Stdout => b"stdout",
+        Stream::Stderr => b"stderr",
+    };
+    let finder = memchr::memmem::FinderRev::new(name);
+    let mut end = bytes.len();
+    while let Some(hit) = finder.rfind(&bytes[..end]) {
+        let line_start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |newline| newline + 1);
+        if cut && line_start == 0 {
+            return None;
+        }
+        let line_end = memchr::memchr(b'\n', &bytes[hit..]).map_or(bytes.len(), |i| hit + i);
+        let record = segment.format.parse(cap_line(&bytes[line_start..line_end]));
+        if let Ok(record) = record
+            && record.stream == stream
+        {
+            return Some(FoundRecord {
+                line_start,
+                partial: record.partial,
             });
         }
-        want = want.saturating_mul(2);
+        if line_start == 0 {
+            return None;
+        }
+        end = line_start - 1;
     }
+    None
 }
 
 /// The end of the stream: for each segment from `first`, the bytes loaded.
@@ -98,6 +218,7 @@ struct Piece<'a> {
 
 struct ParsedRegion {
     lines: Vec<(MergedLine, bool)>,
+    first_of_stream: [Option<u64>; 2],
     last_record_at: Option<Timestamp>,
     invalid_lines: Vec<(std::path::PathBuf, u64)>,
 }
@@ -167,6 +288,7 @@ impl<'a> Region<'a> {
 
         ParsedRegion {
             lines,
+            first_of_stream: walk.first_of_stream,
             last_record_at: walk.last_record_at,
             invalid_lines,
         }

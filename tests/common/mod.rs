@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests: locating the real cases and laying out their node
 //! folders with the modification times kubelet would have left.
 
-#![allow(dead_code, reason = "each test binary uses a different subset of these helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of these helpers"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -37,7 +40,8 @@ pub fn node_case(name: &str) -> tempfile::TempDir {
             .split_once('\t')
             .unwrap_or_else(|| panic!("`{}` line {}: no tab", mtimes.display(), number + 1));
         let time: jiff::Timestamp = time.trim().parse().expect("an RFC 3339 time");
-        let mtime = filetime::FileTime::from_unix_time(time.as_second(), time.subsec_nanosecond() as u32);
+        let mtime =
+            filetime::FileTime::from_unix_time(time.as_second(), time.subsec_nanosecond() as u32);
         filetime::set_file_mtime(target.path().join(path), mtime).expect("set mtime");
     }
     target
@@ -53,7 +57,10 @@ fn copy_tree(source: &Path, target: &Path) {
         } else {
             std::fs::copy(entry.path(), &destination).expect("copy a file");
             let mut permissions = std::fs::metadata(&destination).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false, reason = "test copies must be writable")]
+            #[allow(
+                clippy::permissions_set_readonly_false,
+                reason = "test copies must be writable"
+            )]
             permissions.set_readonly(false);
             std::fs::set_permissions(&destination, permissions).unwrap();
         }
