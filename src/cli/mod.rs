@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per subcommand.
 
 pub mod analyze;
+pub mod common;
 pub mod explain;
 pub mod list;
 pub mod log;

@@ -1,0 +1,284 @@
+//! The files of one container instance, opened as one logical byte stream.
+//!
+//! An instance's output is spread over `N.log.<time>.gz` (older rotated files, gzipped by
+//! kubelet), `N.log.<time>` (the newest rotated file, left uncompressed) and the live `N.log`.
+//! Each file is a *segment*. Plain files stay on disk and are read by range, so a tail reads
+//! only the end. Gzip files cannot be read backwards and are decompressed into memory when
+//! opened; kubelet caps a log file at `containerLogMaxSize` (10 MiB by default) before it
+//! rotates, so a rotated file is small.
+
+use std::borrow::Cow;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+use crate::model::LogLine;
+
+use super::Error;
+use super::merge::{Decoder, FileStats};
+use super::record::{LogFormat, detect_format};
+
+/// Maximum size of a decompressed gzip log file. Kubelet rotates at 10 MiB by default, so a
+/// larger file is unusual; the limit keeps a crafted gzip bomb from exhausting memory.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+
+/// Bytes read from the start of a file to detect its format.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// Bytes read per call when decoding a file forwards.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// One file of an instance's log.
+#[derive(Debug, Clone)]
+pub struct LogSegment {
+    pub path: PathBuf,
+    pub format: LogFormat,
+    data: SegmentData,
+}
+
+#[derive(Debug, Clone)]
+enum SegmentData {
+    /// A plain file of this length when it was opened; it is read by range.
+    File { len: u64 },
+    /// A decompressed file, or bytes given by a caller.
+    Memory(Vec<u8>),
+}
+
+impl LogSegment {
+    /// Creates a segment from bytes already in memory.
+    pub fn from_bytes(path: PathBuf, format: LogFormat, bytes: Vec<u8>) -> Self {
+        LogSegment {
+            path,
+            format,
+            data: SegmentData::Memory(bytes),
+        }
+    }
+
+    /// Length in bytes (decompressed for gzip files).
+    pub fn len(&self) -> u64 {
+        match &self.data {
+            SegmentData::File { len } => *len,
+            SegmentData::Memory(bytes) => bytes.len() as u64,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads the bytes from `offset` to the end of the segment as it was when opened.
+    pub fn read_from(&self, offset: u64) -> Result<Cow<'_, [u8]>, Error> {
+        match &self.data {
+            SegmentData::Memory(bytes) => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                Ok(Cow::Borrowed(&bytes[start..]))
+            }
+            SegmentData::File { len } => {
+                let count = len.saturating_sub(offset);
+                read_range(&self.path, offset, count).map(Cow::Owned)
+            }
+        }
+    }
+
+    /// Reads at most `count` bytes from the start of the segment.
+    pub fn read_head(&self, count: usize) -> Result<Cow<'_, [u8]>, Error> {
+        match &self.data {
+            SegmentData::Memory(bytes) => Ok(Cow::Borrowed(&bytes[..bytes.len().min(count)])),
+            SegmentData::File { len } => {
+                read_range(&self.path, 0, (*len).min(count as u64)).map(Cow::Owned)
+            }
+        }
+    }
+}
+
+/// The files of one instance, oldest first, the live `N.log` last.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceLog {
+    pub segments: Vec<LogSegment>,
+}
+
+/// An opened instance log and the files that could not be opened.
+#[derive(Debug, Default)]
+pub struct OpenedLog {
+    pub log: InstanceLog,
+    /// One error per file that was skipped, naming its path.
+    pub problems: Vec<Error>,
+}
+
+impl InstanceLog {
+    /// Opens the given files, which must already be in rotation order (see
+    /// [`super::paths::order_log_files`]). Empty files are left out. A file that cannot be
+    /// read, is not valid gzip or is not a log is left out and reported in
+    /// [`OpenedLog::problems`].
+    pub fn open(paths: &[PathBuf]) -> OpenedLog {
+        let mut opened = OpenedLog::default();
+        for path in paths {
+            match open_segment(path) {
+                Ok(Some(segment)) => opened.log.segments.push(segment),
+                Ok(None) => {}
+                Err(error) => opened.problems.push(error),
+            }
+        }
+        opened
+    }
+
+    /// Total length in bytes of all segments.
+    pub fn len(&self) -> u64 {
+        self.segments.iter().map(LogSegment::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the time of the first record, reading only the start of the files.
+    pub fn first_record_at(&self) -> Result<Option<Timestamp>, Error> {
+        for segment in &self.segments {
+            let head = segment.read_head(HEAD_BYTES)?;
+            let first = head
+                .split(|byte| *byte == b'\n')
+                .find_map(|line| segment.format.parse(line).ok());
+            if let Some(record) = first {
+                return Ok(Some(record.time));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Decodes every file forwards and passes each line to `sink`, in order. Returns the
+    /// counts of each file, paired with its path.
+    ///
+    /// An error from `sink` stops the decoding and is returned as [`Error::Io`].
+    pub fn decode(
+        &self,
+        sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
+    ) -> Result<Vec<(PathBuf, FileStats)>, Error> {
+        let mut decoder = Decoder::new(None);
+        let mut lines = Vec::new();
+        let mut stats = Vec::with_capacity(self.segments.len());
+        let last = self.segments.len().saturating_sub(1);
+
+        for (index, segment) in self.segments.iter().enumerate() {
+            decode_segment(segment, &mut decoder, &mut lines, sink)?;
+            let file_stats = if index == last {
+                decoder.finish(&mut lines)
+            } else {
+                decoder.end_file(&mut lines)
+            };
+            drain_into(&mut lines, sink)?;
+            stats.push((segment.path.clone(), file_stats));
+        }
+        Ok(stats)
+    }
+}
+
+fn decode_segment(
+    segment: &LogSegment,
+    decoder: &mut Decoder,
+    lines: &mut Vec<LogLine>,
+    sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    match &segment.data {
+        SegmentData::Memory(bytes) => {
+            for chunk in bytes.chunks(CHUNK_BYTES) {
+                decoder.feed(chunk, lines);
+                drain_into(lines, sink)?;
+            }
+        }
+        SegmentData::File { len } => {
+            let file = fs_err::File::open(&segment.path)?;
+            let mut reader = file.take(*len);
+            let mut buffer = vec![0; CHUNK_BYTES];
+            loop {
+                let count = reader.read(&mut buffer)?;
+                if count == 0 {
+                    break;
+                }
+                decoder.feed(&buffer[..count], lines);
+                drain_into(lines, sink)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn drain_into(
+    lines: &mut Vec<LogLine>,
+    sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    for line in lines.drain(..) {
+        sink(line)?;
+    }
+    Ok(())
+}
+
+/// Opens one file; returns `None` for an empty file.
+fn open_segment(path: &Path) -> Result<Option<LogSegment>, Error> {
+    let metadata = fs_err::metadata(path)?;
+    if metadata.is_dir() {
+        return Err(Error::NotALog {
+            path: path.to_path_buf(),
+        });
+    }
+
+    let data = if is_gzip_name(path) {
+        SegmentData::Memory(decompress(path)?)
+    } else {
+        SegmentData::File {
+            len: metadata.len(),
+        }
+    };
+    let mut segment = LogSegment {
+        path: path.to_path_buf(),
+        format: LogFormat::Cri,
+        data,
+    };
+    if segment.is_empty() {
+        return Ok(None);
+    }
+
+    let head = segment.read_head(HEAD_BYTES)?;
+    let format = detect_format(&head).ok_or_else(|| Error::NotALog {
+        path: path.to_path_buf(),
+    })?;
+    segment.format = format;
+    Ok(Some(segment))
+}
+
+fn is_gzip_name(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "gz")
+}
+
+fn decompress(path: &Path) -> Result<Vec<u8>, Error> {
+    let file = fs_err::File::open(path)?;
+    let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut bytes = Vec::new();
+    decoder
+        .take(MAX_DECOMPRESSED_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Gzip {
+            path: path.to_path_buf(),
+            source,
+        })?;
+
+    if bytes.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_DECOMPRESSED_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Reads up to `count` bytes at `offset`. A file that shrank since it was opened yields fewer.
+fn read_range(path: &Path, offset: u64, count: u64) -> Result<Vec<u8>, Error> {
+    let mut file = fs_err::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+
+    let mut bytes = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    file.take(count).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}

@@ -1,0 +1,426 @@
+//! The SQLite engine of the store: one file, safe for one writer and many readers at once.
+//!
+//! Layout: one row per record in `termination`, with the full record as JSON in `record` and
+//! copies of the filtered fields in their own indexed columns. Events stay inside the JSON
+//! rather than in a child table, because nothing queries events apart from their record:
+//! every read needs the whole record, and a child table would add a join to every read and
+//! a delete-and-insert of its events to every merge, with no query to gain from it.
+//!
+//! Times are stored as microseconds since the Unix epoch, so filters and ordering compare
+//! times at microsecond precision. Kubernetes reports container times in whole seconds and
+//! event times in microseconds, so no real input is affected.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`. [`MIGRATIONS`] holds the ordered
+//! steps from an empty file to the current schema, and each step runs in its own transaction
+//! together with the version bump. A file with a version above [`SCHEMA_VERSION`] was written
+//! by a newer podmortem and is rejected rather than misread.
+//!
+//! The file runs in WAL mode, so readers (`podmortem list`) never block the writer
+//! (`podmortem watch`) or the other way round, and with a busy timeout so that two writers
+//! wait for each other instead of failing. `synchronous = NORMAL` in WAL mode keeps the file
+//! consistent after a crash, but a power loss may drop the last committed transactions
+//! (SQLite documentation, "PRAGMA synchronous").
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use super::{Error, Filter, Store, UpsertSummary};
+use crate::merge::merge_into;
+use crate::model::Termination;
+
+/// The ordered schema migrations: step `n` (from 0) brings a file from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1: records with their filter columns. `sort_at` is `finished_at`, or
+    // `observed_at` when the finish time is unknown. The rowid `seq` breaks ties in the order
+    // and is the implicit last column of every index, so `ORDER BY sort_at, seq` needs no sort.
+    "CREATE TABLE termination (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        namespace TEXT NOT NULL,
+        pod TEXT NOT NULL,
+        container TEXT NOT NULL,
+        cause_kind TEXT NOT NULL,
+        expected INTEGER NOT NULL,
+        finished_at INTEGER,
+        observed_at INTEGER NOT NULL,
+        sort_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX termination_sort_at ON termination (sort_at);
+    CREATE INDEX termination_namespace ON termination (namespace, sort_at);
+    CREATE INDEX termination_namespace_cause ON termination (namespace, cause_kind, sort_at);
+    CREATE INDEX termination_pod ON termination (pod, container, sort_at);
+    CREATE INDEX termination_container ON termination (container, sort_at);
+    CREATE INDEX termination_cause ON termination (cause_kind, sort_at);
+    CREATE INDEX termination_expected ON termination (expected, sort_at);",
+];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// How long a connection waits for another process's lock before failing with `database is
+/// locked`. An upsert of a few thousand records commits well within it.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, finished_at, \
+                       observed_at, sort_at, record";
+
+/// A store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file and its parent folders when missing,
+    /// and migrates it to the current schema.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            fs_err::create_dir_all(parent)?;
+        }
+
+        let connection = Connection::open(path).map_err(sqlite_error(path, "open the database"))?;
+        Self::prepare(connection, path)
+    }
+
+    /// Opens an existing database at `path` and migrates it to the current schema. A missing
+    /// file is [`Error::Missing`], so readers never leave an empty database behind.
+    pub fn open_existing(path: &Path) -> Result<Self, Error> {
+        if !fs_err::exists(path)? {
+            return Err(Error::Missing {
+                path: path.to_owned(),
+            });
+        }
+
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags)
+            .map_err(sqlite_error(path, "open the database"))?;
+        Self::prepare(connection, path)
+    }
+
+    /// Returns the path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn prepare(connection: Connection, path: &Path) -> Result<Self, Error> {
+        let mut store = SqliteStore {
+            connection,
+            path: path.to_owned(),
+        };
+
+        store
+            .connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(store.error("set the busy timeout"))?;
+        store
+            .connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map_err(store.error("switch to WAL mode"))?;
+        store
+            .connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(store.error("set `synchronous`"))?;
+
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Applies the migrations the file lacks. A file already at the current version needs
+    /// no lock, so readers open it while a writer holds one. Otherwise the version is read
+    /// again inside an immediate transaction, so two processes opening a new file at once
+    /// migrate it only once.
+    fn migrate(&mut self) -> Result<(), Error> {
+        let version = read_version(&self.connection, &self.path)?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+
+        loop {
+            let transaction = self
+                .connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite_error(&self.path, "start the migration"))?;
+            let version = read_version(&transaction, &self.path)?;
+
+            if version > SCHEMA_VERSION {
+                return Err(Error::NewerSchema {
+                    path: self.path.clone(),
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            if version == 0 && has_tables(&transaction, &self.path)? {
+                return Err(Error::ForeignDatabase {
+                    path: self.path.clone(),
+                });
+            }
+            let Some(step) = MIGRATIONS.get(version as usize) else {
+                return Ok(());
+            };
+
+            transaction
+                .execute_batch(step)
+                .map_err(sqlite_error(&self.path, "migrate the schema"))?;
+            transaction
+                .pragma_update(None, "user_version", version + 1)
+                .map_err(sqlite_error(&self.path, "record the schema version"))?;
+            transaction
+                .commit()
+                .map_err(sqlite_error(&self.path, "commit the migration"))?;
+        }
+    }
+
+    fn error(&self, action: &'static str) -> impl FnOnce(rusqlite::Error) -> Error + use<> {
+        sqlite_error(&self.path, action)
+    }
+
+    fn decode(&self, id: String, json: &str) -> Result<Termination, Error> {
+        serde_json::from_str(json).map_err(|source| Error::Decode {
+            path: self.path.clone(),
+            id,
+            source,
+        })
+    }
+
+    fn query_records(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Termination>, Error> {
+        let mut statement = self
+            .connection
+            .prepare_cached(sql)
+            .map_err(self.error("prepare a query"))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params), |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(self.error("query records"))?;
+
+        let mut records = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(self.error("read a record"))?;
+            records.push(self.decode(id, &json)?);
+        }
+        Ok(records)
+    }
+}
+
+impl Store for SqliteStore {
+    fn upsert(&mut self, records: &[Termination]) -> Result<UpsertSummary, Error> {
+        let path = self.path.clone();
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite_error(&path, "start a write"))?;
+
+        let summary = upsert_all(&transaction, &path, records)?;
+
+        transaction
+            .commit()
+            .map_err(sqlite_error(&path, "commit the write"))?;
+        Ok(summary)
+    }
+
+    fn query(&self, filter: &Filter) -> Result<Vec<Termination>, Error> {
+        let (sql, params) = filter_sql(filter);
+        self.query_records(&sql, params)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Termination>, Error> {
+        let json: Option<String> = self
+            .connection
+            .prepare_cached("SELECT record FROM termination WHERE id = ?1")
+            .and_then(|mut statement| statement.query_row([id], |row| row.get(0)).optional())
+            .map_err(self.error("read a record"))?;
+
+        json.map(|json| self.decode(id.to_owned(), &json))
+            .transpose()
+    }
+
+    fn pod_history(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Result<Vec<Termination>, Error> {
+        let filter = Filter {
+            namespace: Some(namespace.to_owned()),
+            pod: Some(pod.to_owned()),
+            container: container.map(str::to_owned),
+            include_expected: true,
+            ..Filter::default()
+        };
+        self.query(&filter)
+    }
+}
+
+/// Inserts or merges each record in turn, inside the caller's transaction. A record that
+/// repeats an id earlier in the same batch merges into it like any stored record.
+fn upsert_all(
+    transaction: &rusqlite::Transaction<'_>,
+    path: &Path,
+    records: &[Termination],
+) -> Result<UpsertSummary, Error> {
+    let mut select = transaction
+        .prepare_cached("SELECT record FROM termination WHERE id = ?1")
+        .map_err(sqlite_error(path, "prepare a read"))?;
+    let mut insert = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO termination ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ))
+        .map_err(sqlite_error(path, "prepare an insert"))?;
+    let mut update = transaction
+        .prepare_cached(
+            "UPDATE termination SET namespace = ?2, pod = ?3, container = ?4, cause_kind = ?5, \
+             expected = ?6, finished_at = ?7, observed_at = ?8, sort_at = ?9, record = ?10 \
+             WHERE id = ?1",
+        )
+        .map_err(sqlite_error(path, "prepare an update"))?;
+
+    let mut summary = UpsertSummary::default();
+    for record in records {
+        let stored: Option<String> = select
+            .query_row([&record.id], |row| row.get(0))
+            .optional()
+            .map_err(sqlite_error(path, "read a stored record"))?;
+
+        let Some(stored) = stored else {
+            insert
+                .execute(row_values(record)?)
+                .map_err(sqlite_error(path, "insert a record"))?;
+            summary.inserted += 1;
+            continue;
+        };
+
+        let known: Termination = serde_json::from_str(&stored).map_err(|source| Error::Decode {
+            path: path.to_owned(),
+            id: record.id.clone(),
+            source,
+        })?;
+        let mut merged = known.clone();
+        merge_into(&mut merged, record);
+        if merged == known {
+            summary.unchanged += 1;
+            continue;
+        }
+
+        update
+            .execute(row_values(&merged)?)
+            .map_err(sqlite_error(path, "update a record"))?;
+        summary.updated += 1;
+    }
+    Ok(summary)
+}
+
+/// Returns the column values of a record, in the order of [`COLUMNS`].
+fn row_values(record: &Termination) -> Result<[Value; 10], Error> {
+    let json = serde_json::to_string(record).map_err(|source| Error::Encode {
+        id: record.id.clone(),
+        source,
+    })?;
+    let finished_at = record.finished_at.map(micros);
+    let observed_at = micros(record.observed_at);
+
+    Ok([
+        Value::Text(record.id.clone()),
+        Value::Text(record.namespace.clone()),
+        Value::Text(record.pod.clone()),
+        Value::Text(record.container.clone()),
+        Value::Text(record.cause.kind.as_str().to_owned()),
+        Value::Integer(i64::from(record.cause.expected)),
+        finished_at.map_or(Value::Null, Value::Integer),
+        Value::Integer(observed_at),
+        Value::Integer(finished_at.unwrap_or(observed_at)),
+        Value::Text(json),
+    ])
+}
+
+/// Builds the `SELECT` for a filter, with its parameters in order.
+fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
+    let mut sql = String::from("SELECT id, record FROM termination WHERE 1 = 1");
+    let mut params = Vec::new();
+    let mut condition = |clause: &str, value: Value| {
+        sql.push_str(" AND ");
+        sql.push_str(clause);
+        params.push(value);
+    };
+
+    if let Some(namespace) = &filter.namespace {
+        condition("namespace = ?", Value::Text(namespace.clone()));
+    }
+    if let Some(pod) = &filter.pod {
+        condition("pod = ?", Value::Text(pod.clone()));
+    }
+    if let Some(container) = &filter.container {
+        condition("container = ?", Value::Text(container.clone()));
+    }
+    if let Some(cause) = filter.cause {
+        condition("cause_kind = ?", Value::Text(cause.as_str().to_owned()));
+    }
+    if let Some(since) = filter.since {
+        condition("sort_at >= ?", Value::Integer(micros(since)));
+    }
+    if let Some(until) = filter.until {
+        condition("sort_at <= ?", Value::Integer(micros(until)));
+    }
+    if !filter.include_expected {
+        condition("expected = ?", Value::Integer(0));
+    }
+
+    // SQLite reads a negative LIMIT as no limit.
+    let limit = filter
+        .limit
+        .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+    sql.push_str(" ORDER BY sort_at DESC, seq DESC LIMIT ?");
+    params.push(Value::Integer(limit));
+    (sql, params)
+}
+
+fn micros(time: Timestamp) -> i64 {
+    time.as_microsecond()
+}
+
+fn read_version(connection: &Connection, path: &Path) -> Result<u32, Error> {
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sqlite_error(path, "read the schema version"))?;
+
+    // `user_version` is a signed 32-bit field, so a negative value can only come from
+    // another program and reads as newer than any podmortem schema.
+    Ok(u32::try_from(version).unwrap_or(u32::MAX))
+}
+
+fn has_tables(connection: &Connection, path: &Path) -> Result<bool, Error> {
+    connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite_error(path, "read the schema"))
+}
+
+/// Returns a mapper from a SQLite error to [`Error`], turning "not a database" and
+/// "malformed" into [`Error::NotADatabase`].
+fn sqlite_error(
+    path: &Path,
+    action: &'static str,
+) -> impl FnOnce(rusqlite::Error) -> Error + use<> {
+    let path = path.to_owned();
+    move |source| match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            Error::NotADatabase { path, source }
+        }
+        _ => Error::Sqlite {
+            path,
+            action,
+            source,
+        },
+    }
+}

@@ -1,0 +1,163 @@
+//! `podmortem log` run as a process, with snapshots of its output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn podmortem_log(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .arg("log")
+        .args(args)
+        .output()
+        .expect("run podmortem")
+}
+
+fn case(name: &str) -> String {
+    common::case_path(name).display().to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Replaces a temporary folder in output by `[TEMP]`, so snapshots do not depend on it.
+fn without_temp(text: &str, temp: &Path) -> String {
+    text.replace(&temp.display().to_string(), "[TEMP]")
+}
+
+#[test]
+fn tail_with_timestamps() {
+    let output = podmortem_log(&[
+        "--tail",
+        "6",
+        "--timestamps",
+        &case("22-cri-containerd-partial-lines.log"),
+    ]);
+
+    assert!(output.status.success());
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn json_output_of_lines() {
+    let output = podmortem_log(&[
+        "-o",
+        "json",
+        &case("09-exit127-command-not-found.previous.log"),
+    ]);
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    assert!(output.status.success());
+    assert_eq!(parsed.as_array().map(Vec::len), Some(4));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn stream_filter_keeps_stderr() {
+    let output = podmortem_log(&[
+        "--stream",
+        "stderr",
+        &case("09-exit127-command-not-found.previous.log"),
+    ]);
+
+    assert!(output.status.success());
+    assert_eq!(
+        stdout(&output),
+        "/entrypoint.sh: line 51: exec: : not found\n"
+    );
+}
+
+#[test]
+fn empty_log_prints_nothing() {
+    let output = podmortem_log(&["-o", "json", &case("05-exit139-segfault.previous.log")]);
+
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "[]\n");
+}
+
+fn app_dir(root: &Path) -> PathBuf {
+    root.join("var/log/pods/shop_app-1-6d4cf56db6-abcde_47f1c77c-3904-55bd-bfa1-eceeeefb59e2/app")
+}
+
+#[test]
+fn folder_prints_each_instance() {
+    let root = common::node_case("24-rotated-logs");
+    let dir = app_dir(root.path());
+    let output = podmortem_log(&["--tail", "2", dir.to_str().unwrap()]);
+
+    assert!(output.status.success());
+    insta::assert_snapshot!(without_temp(&stdout(&output), root.path()));
+}
+
+#[test]
+fn rotated_paths_in_any_order() {
+    let root = common::node_case("24-rotated-logs");
+    let dir = app_dir(root.path());
+    let paths: Vec<String> = ["0.log", "0.log.20250626-113023", "0.log.20250626-101500.gz"]
+        .iter()
+        .map(|name| dir.join(name).display().to_string())
+        .collect();
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let output = podmortem_log(&args);
+    let text = stdout(&output);
+
+    assert!(output.status.success());
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|line| line.starts_with("I0626 10:")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|line| line.len() > 18000 && !line.contains('\u{fffd}'))
+    );
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|line| line.starts_with("F0626 11:31:40"))
+    );
+}
+
+#[test]
+fn missing_path_fails_but_prints_rest() {
+    let temp = tempfile::tempdir().unwrap();
+    let missing = temp.path().join("absent.log");
+    let output = podmortem_log(&[
+        missing.to_str().unwrap(),
+        &case("09-exit127-command-not-found.previous.log"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output).lines().count(), 4);
+    insta::assert_snapshot!(without_temp(&stderr, temp.path()));
+}
+
+#[test]
+fn control_characters_are_escaped() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("0.log");
+    std::fs::write(
+        &path,
+        b"2024-03-01T10:00:00Z stdout F \x1b[31mred\x07 \xff\n",
+    )
+    .unwrap();
+    let output = podmortem_log(&[path.to_str().unwrap()]);
+
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "\\x1b[31mred\\x07 \u{fffd}\n");
+}
+
+#[test]
+fn not_a_log_is_an_error() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("notes.txt");
+    std::fs::write(&path, b"just some text\n").unwrap();
+    let output = podmortem_log(&[path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(without_temp(&stderr, temp.path()));
+}
