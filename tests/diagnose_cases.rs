@@ -1,19 +1,20 @@
 //! Diagnosis of the real cases: pods, events, Jobs and logs as the API and kubelet wrote them.
 //!
-//! Records are built here from the pod JSON, the way detection fills them: one record per
-//! terminated `state` and `lastState`, with the dead instance's restart number, the pod's
-//! events and the log of the instance when the case has one.
+//! Records come from detection over the pod JSON, with the pod's events normalised by the
+//! objects module and, when the case has one, the instance's log decoded by the kubelet
+//! module.
 
 mod common;
 
-use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Event, Pod};
-use podmortem::diagnose::{Context, diagnose, signal_from_exit_code};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use podmortem::detect::detect_pod;
+use podmortem::diagnose::{Context, diagnose};
+use podmortem::kubelet::decode_all;
 use podmortem::model::{
-    Cause, CauseKind, ContainerKind, EventRecord, LogLine, LogSource, ObjectRef, Owner, Source,
-    Stream, Termination, termination_id,
+    Cause, CauseKind, ContainerKind, EventRecord, LogLine, LogSource, Source, Termination,
 };
+use podmortem::objects::event_from_core_v1;
 
 use common::case_path;
 
@@ -35,42 +36,10 @@ fn load_job(name: &str) -> Job {
     serde_json::from_slice(&read(name)).unwrap()
 }
 
-/// Converts a core/v1 EventList into records, as the objects module does.
+/// Converts a core/v1 EventList into records with the objects module.
 fn load_events(name: &str) -> Vec<EventRecord> {
     let list: k8s_openapi::List<Event> = serde_json::from_slice(&read(name)).unwrap();
-    list.items.into_iter().map(event_record).collect()
-}
-
-fn event_record(event: Event) -> EventRecord {
-    let object = event.involved_object;
-    let field_path = object.field_path.clone();
-    let container = field_path
-        .as_deref()
-        .and_then(|path| path.split_once('{'))
-        .and_then(|(_, rest)| rest.strip_suffix('}'))
-        .map(str::to_owned);
-    EventRecord {
-        event_type: event.type_.unwrap_or_default(),
-        reason: event.reason.unwrap_or_default(),
-        message: event.message.unwrap_or_default(),
-        count: event
-            .count
-            .and_then(|count| u32::try_from(count).ok())
-            .unwrap_or(1),
-        first_seen: event.first_timestamp.map(|time| time.0),
-        last_seen: event.last_timestamp.map(|time| time.0),
-        object: ObjectRef {
-            kind: object.kind.unwrap_or_default(),
-            namespace: object.namespace,
-            name: object.name.unwrap_or_default(),
-            uid: object.uid,
-            field_path,
-        },
-        container,
-        reporter: event.source.and_then(|source| source.component),
-        host: None,
-        inferred: false,
-    }
+    list.items.iter().map(event_from_core_v1).collect()
 }
 
 /// Returns the events about `pod`: on the pod itself, or naming it in their message.
@@ -86,166 +55,17 @@ fn events_for(pod: &Pod, events: &[EventRecord]) -> Vec<EventRecord> {
         .collect()
 }
 
-/// Parses a CRI log file into lines, joining `P` records per stream.
-fn parse_cri(bytes: &[u8]) -> Vec<LogLine> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut lines = Vec::new();
-    let mut pending: [Option<(Option<Timestamp>, String)>; 2] = [None, None];
-    for record in text.split_terminator('\n') {
-        let mut parts = record.splitn(4, ' ');
-        let (Some(time), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let content = parts.next().unwrap_or_default();
-        let (stream, slot) = if stream == "stderr" {
-            (Stream::Stderr, 1)
-        } else {
-            (Stream::Stdout, 0)
-        };
-        let entry = pending[slot].get_or_insert_with(|| (time.parse().ok(), String::new()));
-        entry.1.push_str(content);
-        if tag == "F" {
-            let (time, text) = pending[slot].take().unwrap();
-            lines.push(LogLine {
-                time,
-                stream,
-                text,
-                partial: false,
-            });
-        }
-    }
-    lines
+/// Decodes a CRI or Docker log file with the kubelet module.
+fn parse_log(bytes: &[u8]) -> Vec<LogLine> {
+    decode_all(bytes, None).0
 }
 
-fn kind_of(pod: &Pod, container: &str) -> ContainerKind {
-    let spec = pod.spec.as_ref().unwrap();
-    match spec
-        .init_containers
-        .iter()
-        .flatten()
-        .find(|init| init.name == container)
-    {
-        Some(init) if init.restart_policy.as_deref() == Some("Always") => ContainerKind::Sidecar,
-        Some(_) => ContainerKind::Init,
-        None => ContainerKind::Regular,
-    }
-}
-
-fn record(
-    pod: &Pod,
-    container: &str,
-    restart: u32,
-    terminated: Option<&ContainerStateTerminated>,
-) -> Termination {
-    let meta = &pod.metadata;
-    let status = pod.status.as_ref().unwrap();
-    let uid = meta.uid.clone().unwrap_or_default();
-    let exit_code = terminated.map(|state| i64::from(state.exit_code));
-    let reason = terminated.and_then(|state| state.reason.clone());
-    let placeholder = reason.as_deref() == Some("ContainerStatusUnknown");
-    let signal = exit_code
-        .filter(|_| !placeholder)
-        .and_then(signal_from_exit_code)
-        .map(str::to_owned);
-    let owner = meta
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|owner| owner.controller == Some(true))
-        .map(|owner| Owner {
-            kind: owner.kind.clone(),
-            name: owner.name.clone(),
-        });
-    Termination {
-        id: termination_id(&uid, container, restart),
-        cluster: None,
-        namespace: meta.namespace.clone().unwrap_or_default(),
-        pod: meta.name.clone().unwrap_or_default(),
-        pod_uid: uid,
-        node: pod.spec.as_ref().and_then(|spec| spec.node_name.clone()),
-        owner,
-        container: container.to_owned(),
-        container_kind: kind_of(pod, container),
-        image: None,
-        container_id: terminated.and_then(|state| state.container_id.clone()),
-        restart_count: restart,
-        exit_code,
-        signal,
-        reason,
-        message: terminated.and_then(|state| state.message.clone()),
-        started_at: terminated
-            .and_then(|state| state.started_at.as_ref())
-            .map(|time| time.0)
-            .filter(|time| time.as_second() != 0),
-        finished_at: terminated
-            .and_then(|state| state.finished_at.as_ref())
-            .map(|time| time.0),
-        cause: Cause::undiagnosed(),
-        log_tail: Vec::new(),
-        log_truncated: false,
-        log_source: None,
-        log_first_at: None,
-        log_last_at: None,
-        termination_message_file: None,
-        events: Vec::new(),
-        pod_reason: status.reason.clone(),
-        pod_message: status.message.clone(),
-        source: Source::Dump,
-        observed_at: "2026-12-04T00:00:00Z".parse().unwrap(),
-        missed_before: 0,
-    }
-}
-
-/// Builds the records of a pod: terminated `state` (restart number = `restartCount`) and
-/// `lastState` (one less when the latest instance is the terminated or new one, equal when
-/// kubelet is backing off), or one record with no exit per container of a pod that ended
-/// without container statuses.
+/// Detects the pod's dead instances and attaches the events about the pod.
 fn records_of(pod: &Pod, events: &[EventRecord]) -> Vec<Termination> {
-    let status = pod.status.as_ref().unwrap();
-    let lists = [
-        status.init_container_statuses.as_ref(),
-        status.container_statuses.as_ref(),
-    ];
-    let statuses: Vec<&ContainerStatus> = lists.into_iter().flatten().flatten().collect();
-    let mut records = Vec::new();
-    for status in &statuses {
-        records.extend(records_of_status(pod, status));
-    }
-    if statuses.is_empty() {
-        for container in &pod.spec.as_ref().unwrap().containers {
-            records.push(record(pod, &container.name, 0, None));
-        }
-    }
     let events = events_for(pod, events);
+    let mut records = detect_pod(pod);
     for record in &mut records {
         record.events = events.clone();
-    }
-    records
-}
-
-fn records_of_status(pod: &Pod, status: &ContainerStatus) -> Vec<Termination> {
-    let count = u32::try_from(status.restart_count).unwrap();
-    let state = status.state.as_ref();
-    let mut records = Vec::new();
-    let current = state.and_then(|state| state.terminated.as_ref());
-    if let Some(terminated) = current {
-        records.push(record(pod, &status.name, count, Some(terminated)));
-    }
-    let last = status
-        .last_state
-        .as_ref()
-        .and_then(|state| state.terminated.as_ref());
-    if let Some(terminated) = last {
-        let backing_off = state
-            .and_then(|state| state.waiting.as_ref())
-            .is_some_and(|waiting| waiting.reason.as_deref().is_some_and(|r| !r.is_empty()));
-        let restart = if backing_off {
-            count
-        } else {
-            count.saturating_sub(1)
-        };
-        records.push(record(pod, &status.name, restart, Some(terminated)));
     }
     records
 }
@@ -391,7 +211,7 @@ fn segfault_at_start_without_log() {
     let mut records = records_of(&pod, &[]);
     assert_eq!(records.len(), 2);
     for record in &mut records {
-        record.log_tail = parse_cri(&read("05-exit139-segfault.previous.log"));
+        record.log_tail = parse_log(&read("05-exit139-segfault.previous.log"));
         record.log_source = Some(LogSource::ApiPrevious);
     }
 
@@ -445,7 +265,7 @@ fn exit_127_key_line_on_stderr() {
         .iter_mut()
         .find(|record| record.container == "db")
         .unwrap();
-    record.log_tail = parse_cri(&read("09-exit127-command-not-found.previous.log"));
+    record.log_tail = parse_log(&read("09-exit127-command-not-found.previous.log"));
     record.log_source = Some(LogSource::ApiPrevious);
     let cause = diagnose_with(record, &pod, None);
 
@@ -802,7 +622,7 @@ fn fallback_message_from_log() {
     );
     assert!(!cause.summary.contains("ls)\" err="), "{}", cause.summary);
 
-    record.log_tail = parse_cri(&read("21-fallback-to-logs.previous.log"));
+    record.log_tail = parse_log(&read("21-fallback-to-logs.previous.log"));
     record.log_source = Some(LogSource::ApiPrevious);
     let with_log = diagnose_with(&record, &pod, None);
     let key_line = with_log.key_line.unwrap();
@@ -818,7 +638,7 @@ fn message_matches_log_tail() {
     let pod = load_pod("21-fallback-to-logs.json");
     let records = records_of(&pod, &[]);
     let record = find(&records, "plugin", 3);
-    let lines = parse_cri(&read("21-fallback-to-logs.previous.log"));
+    let lines = parse_log(&read("21-fallback-to-logs.previous.log"));
     let start = lines.len().saturating_sub(80);
     let decoded: String = lines[start..]
         .iter()
@@ -838,7 +658,7 @@ fn klog_fatal_exit_255() {
         .find(|record| record.container == "app")
         .unwrap();
     let folder = "24-rotated-logs/var/log/pods/shop_app-1-6d4cf56db6-abcde_47f1c77c-3904-55bd-bfa1-eceeeefb59e2/app/0.log";
-    record.log_tail = parse_cri(&read(folder));
+    record.log_tail = parse_log(&read(folder));
     record.log_source = Some(LogSource::NodeFile);
     let cause = diagnose_with(record, &pod, None);
 
