@@ -208,10 +208,11 @@ fn classify_line(text: &str) -> Option<(Strength, KeyLineKind)> {
     if is_shell_error(text) {
         return Some((Strength::ExceptionLike, KeyLineKind::ShellError));
     }
-    if has_level(text, &["fatal", "panic", "critical", "crit"]) {
+    let level = logger_level(text);
+    if level == Some(Level::Fatal) {
         return Some((Strength::Fatal, KeyLineKind::FatalLevel));
     }
-    if is_klog(text, b'E') || has_level(text, &["error", "err"]) {
+    if is_klog(text, b'E') || level == Some(Level::Error) {
         return Some((Strength::ErrorLevel, KeyLineKind::ErrorLevel));
     }
     if is_javascript_error(trimmed) {
@@ -303,46 +304,66 @@ fn is_shell_error(text: &str) -> bool {
         || trimmed.contains("error while loading shared libraries")
 }
 
-/// Recognises a log line at one of `levels`: logfmt `level=error`, JSON `"level":"error"`
-/// (also `severity` and `lvl`), or the level word in capitals near the start of the line.
-fn has_level(text: &str, levels: &[&str]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    for level in levels {
-        for key in ["level", "lvl", "severity"] {
-            if !lower.contains(key) {
-                continue;
-            }
-            let logfmt = format!("{key}={level}");
-            let json = format!("\"{key}\":\"{level}\"");
-            let json_spaced = format!("\"{key}\": \"{level}\"");
-            let matched = [logfmt, json, json_spaced].iter().any(|pattern| {
-                lower
-                    .match_indices(pattern.as_str())
-                    .any(|(at, found)| ends_word(&lower, at + found.len()))
-            });
-            if matched {
-                return true;
+/// A logger's severity, for the levels that can explain an exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Fatal,
+    Error,
+}
+
+/// Keys under which loggers write the level, as spelled in logfmt and JSON output.
+const LEVEL_KEYS: [&str; 6] = ["level", "Level", "LEVEL", "lvl", "severity", "Severity"];
+
+/// Reads the level of a log line: logfmt `level=error`, JSON `"level":"error"` (also
+/// `severity` and `lvl`), or the level word in capitals among the first words.
+fn logger_level(text: &str) -> Option<Level> {
+    let bytes = text.as_bytes();
+    for key in LEVEL_KEYS {
+        for at in memchr::memmem::find_iter(bytes, key.as_bytes()) {
+            let rest = text.get(at + key.len()..).unwrap_or_default();
+            if let Some(level) = value_after_key(rest).and_then(level_of_word) {
+                return Some(level);
             }
         }
     }
-    has_capital_level_word(text, levels)
+    capital_level_word(text)
 }
 
-/// Returns true when position `end` of `text` is not followed by a letter.
-fn ends_word(text: &str, end: usize) -> bool {
-    text.as_bytes()
-        .get(end)
-        .is_none_or(|next| !next.is_ascii_alphanumeric())
+/// Reads the word after a level key: `=error`, `="error"`, `":"error"` or `": "error"`.
+fn value_after_key(rest: &str) -> Option<&str> {
+    let rest = rest
+        .strip_prefix('=')
+        .or_else(|| rest.strip_prefix("\":"))?;
+    let rest = rest.trim_start_matches(' ');
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    rest.get(..end)
 }
 
-/// Recognises a capital level word (`ERROR`, `FATAL`, `[ERROR]`) among the first words.
-fn has_capital_level_word(text: &str, levels: &[&str]) -> bool {
-    text.split_whitespace().take(6).any(|word| {
-        let word = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
-        levels
-            .iter()
-            .any(|level| level.len() > 3 && word == level.to_ascii_uppercase())
-    })
+fn level_of_word(word: &str) -> Option<Level> {
+    const FATAL: [&str; 4] = ["fatal", "panic", "critical", "crit"];
+    const ERROR: [&str; 2] = ["error", "err"];
+    if FATAL.iter().any(|level| word.eq_ignore_ascii_case(level)) {
+        return Some(Level::Fatal);
+    }
+    if ERROR.iter().any(|level| word.eq_ignore_ascii_case(level)) {
+        return Some(Level::Error);
+    }
+    None
+}
+
+/// Recognises a capital level word (`ERROR`, `FATAL`, `[ERROR]`) among the first six words.
+fn capital_level_word(text: &str) -> Option<Level> {
+    for word in text.split_whitespace().take(6) {
+        match word.trim_matches(|c: char| !c.is_ascii_alphabetic()) {
+            "FATAL" | "PANIC" | "CRITICAL" => return Some(Level::Fatal),
+            "ERROR" => return Some(Level::Error),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Returns the start of `text` that the finder inspects.
