@@ -419,7 +419,7 @@ fn join_dump_logs(records: &mut BTreeMap<String, Entry>, logs: &[DumpLog], log_l
         let lines: Vec<&str> = log.text.lines().collect();
         let start = lines.len().saturating_sub(log_lines);
         record.log_tail = lines[start..].iter().map(|text| plain_line(text)).collect();
-        record.log_truncated = start > 0;
+        record.log_truncated = start > 0 || log.truncated;
         record.log_source = Some(LogSource::ApiCurrent);
     }
 }
@@ -770,6 +770,8 @@ mod tests {
             container: "operator".to_owned(),
             path: "logs.txt".into(),
             text: "one\ntwo\n".to_owned(),
+            truncated: false,
+            fetch_error: None,
         };
         let bundle = Bundle {
             pods: vec![pod],
