@@ -9,10 +9,10 @@ mod common;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use podmortem::detect::detect_pod;
-use podmortem::diagnose::{Context, diagnose};
+use podmortem::diagnose::{Context, KeyLineKind, diagnose, find_key_line};
 use podmortem::kubelet::decode_all;
 use podmortem::model::{
-    Cause, CauseKind, ContainerKind, EventRecord, LogLine, LogSource, Source, Termination,
+    Cause, CauseKind, ContainerKind, EventRecord, LogLine, LogSource, Source, Stream, Termination,
 };
 use podmortem::objects::event_from_core_v1;
 
@@ -739,4 +739,17 @@ fn exit_zero_under_always_restarts() {
         "{}",
         cause.summary
     );
+}
+
+#[test]
+fn go_panic_in_partial_cri_log() {
+    let lines = parse_log(&read("22-cri-containerd-partial-lines.log"));
+    let key_line = find_key_line(&lines).unwrap();
+
+    assert_eq!(
+        key_line.text,
+        "panic: runtime error: invalid memory address or nil pointer dereference"
+    );
+    assert_eq!(key_line.kind, KeyLineKind::GoPanic);
+    assert_eq!(lines[key_line.index].stream, Stream::Stderr);
 }

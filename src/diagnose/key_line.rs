@@ -20,6 +20,9 @@
 //! Lines are untrusted, so only their first [`SCAN_BYTES`] are inspected and at most
 //! [`MAX_KEY_LINE_BYTES`] are kept.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use serde::Serialize;
 
 use crate::model::{LogLine, Stream};
@@ -314,13 +317,22 @@ enum Level {
 /// Keys under which loggers write the level, as spelled in logfmt and JSON output.
 const LEVEL_KEYS: [&str; 6] = ["level", "Level", "LEVEL", "lvl", "severity", "Severity"];
 
+/// Searchers for [`LEVEL_KEYS`], built once because building one costs more than searching a
+/// short line.
+static LEVEL_KEY_FINDERS: LazyLock<Vec<(usize, Finder<'static>)>> = LazyLock::new(|| {
+    LEVEL_KEYS
+        .iter()
+        .map(|key| (key.len(), Finder::new(key.as_bytes())))
+        .collect()
+});
+
 /// Reads the level of a log line: logfmt `level=error`, JSON `"level":"error"` (also
 /// `severity` and `lvl`), or the level word in capitals among the first words.
 fn logger_level(text: &str) -> Option<Level> {
     let bytes = text.as_bytes();
-    for key in LEVEL_KEYS {
-        for at in memchr::memmem::find_iter(bytes, key.as_bytes()) {
-            let rest = text.get(at + key.len()..).unwrap_or_default();
+    for (key_len, finder) in LEVEL_KEY_FINDERS.iter() {
+        for at in finder.find_iter(bytes) {
+            let rest = text.get(at + key_len..).unwrap_or_default();
             if let Some(level) = value_after_key(rest).and_then(level_of_word) {
                 return Some(level);
             }
