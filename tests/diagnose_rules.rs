@@ -297,6 +297,44 @@ fn deletion_without_events_is_stopped() {
 }
 
 #[test]
+fn app_exit_after_stop_is_stopped() {
+    let mut record = record(Some(1), Some("Error"));
+    record.events = vec![event(
+        "Killing",
+        "Stopping container app",
+        1,
+        "2024-01-01T10:04:58Z",
+        "2024-01-01T10:04:58Z",
+    )];
+    let cause = run(&record, Some(&plain_pod()));
+
+    assert_eq!(cause.kind, CauseKind::Stopped);
+    assert!(
+        has(
+            &cause,
+            "finished 2s after the stop request within terminationGracePeriodSeconds 30"
+        ),
+        "{:?}",
+        cause.evidence
+    );
+}
+
+#[test]
+fn crash_just_before_stop_is_crash() {
+    let mut record = record(Some(1), Some("Error"));
+    record.events = vec![event(
+        "Killing",
+        "Stopping container app",
+        1,
+        "2024-01-01T10:05:03Z",
+        "2024-01-01T10:05:03Z",
+    )];
+    let cause = run(&record, Some(&plain_pod()));
+
+    assert_eq!(cause.kind, CauseKind::AppError);
+}
+
+#[test]
 fn deletion_after_exit_does_not_apply() {
     let pod = pod(
         json!({}),
@@ -611,6 +649,33 @@ fn older_eviction_messages_parsed() {
         assert_eq!(cause.kind, CauseKind::Evicted, "{message}");
         assert!(has(&cause, item), "{message}: {:?}", cause.evidence);
     }
+}
+
+#[test]
+fn storage_limit_eviction_summary() {
+    let mut record = record(Some(137), Some("Error"));
+    record.pod_reason = Some("Evicted".to_owned());
+    record.pod_message = Some(
+        "Pod ephemeral local storage usage exceeds the total limit of containers 1Gi. ".to_owned(),
+    );
+    let cause = run(&record, None);
+
+    assert_eq!(cause.kind, CauseKind::Evicted);
+    assert!(
+        cause
+            .summary
+            .contains("exceeded an ephemeral storage limit"),
+        "{}",
+        cause.summary
+    );
+    assert!(
+        has(
+            &cause,
+            "pod ephemeral storage exceeded the containers' total limit 1Gi"
+        ),
+        "{:?}",
+        cause.evidence
+    );
 }
 
 #[test]

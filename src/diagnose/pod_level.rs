@@ -312,6 +312,10 @@ fn eviction_summary(message: &str) -> String {
     let Some(parsed) = parse_eviction_message(message) else {
         return "The kubelet evicted the pod".to_owned();
     };
+    if parsed.resource.is_none() && !parsed.storage_limits.is_empty() {
+        return "The kubelet evicted the pod because it exceeded an ephemeral storage limit"
+            .to_owned();
+    }
     let resource = parsed
         .resource
         .clone()

@@ -179,7 +179,9 @@ pub fn diagnose_stop_request(facts: &Facts<'_>) -> Option<Finding> {
 }
 
 /// Returns true when the exit can be the container's response to a stop request: a clean or
-/// signal exit, or any exit that finished after the request within its grace period.
+/// signal exit, or any other exit that finished after the request within its grace period.
+/// Other exits get no clock slack before the request, so a crash just before a deletion stays
+/// a crash.
 fn exit_fits_stop(facts: &Facts<'_>, request: &StopRequest) -> bool {
     let code = facts.record.exit_code;
     if matches!(code, Some(0 | 129 | 130 | 137 | 143)) {
@@ -189,7 +191,7 @@ fn exit_fits_stop(facts: &Facts<'_>, request: &StopRequest) -> bool {
         return false;
     };
     let grace = SignedDuration::from_secs(request.grace.unwrap_or(30).clamp(0, 86_400));
-    finished >= shifted(at, -CLOCK_SLACK) && finished <= shifted(at, grace + CLOCK_SLACK)
+    finished >= at && finished <= shifted(at, grace + CLOCK_SLACK)
 }
 
 fn find_stop_request(facts: &Facts<'_>) -> Option<StopRequest> {
