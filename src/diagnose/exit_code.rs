@@ -240,7 +240,7 @@ pub fn explain_exit_code(code: i64) -> ExitCodeExplanation {
 fn notes_for(code: i64) -> Vec<&'static str> {
     match code {
         0 => vec!["under `restartPolicy: Always` a container that exits 0 is restarted anyway"],
-        1..=125 => vec!["the program chose this code; its log or termination message says why"],
+        1..=125 => vec!["the program chose this code; its log or termination message explains why"],
         128 => vec!["look at the `message` of the terminated state for the runtime's error"],
         137 => vec![
             "137 alone does not mean an OOM kill: only `reason: OOMKilled` or a node \
@@ -379,7 +379,13 @@ fn lookup_ntstatus(value: u32) -> NtStatus {
 }
 
 /// Describes an NTSTATUS value podmortem has no name for by its severity bits (the top two).
+/// Values from 0xFFFFFF01 up are small negative numbers, which a program passes to `exit`
+/// itself rather than a status from the system.
 fn describe_unknown_ntstatus(value: u32) -> &'static str {
+    if value > 0xFFFF_FF00 {
+        return "a small negative exit status the program chose, such as `exit(-2)`, not an \
+                NTSTATUS value";
+    }
     match value >> 30 {
         3 => "an error status with no name known to podmortem",
         2 => "a warning status with no name known to podmortem",
@@ -482,6 +488,14 @@ mod tests {
         assert_eq!(ntstatus_from_exit_code(-1), None);
         assert_eq!(ntstatus_from_exit_code(1 << 40), None);
         assert_eq!(ntstatus_from_exit_code(i64::MIN), None);
+    }
+
+    #[test]
+    fn small_negative_code_is_not_ntstatus() {
+        let status = ntstatus_from_exit_code(-2).unwrap();
+        assert_eq!(status.name, None);
+        assert!(status.description.contains("exit(-2)"));
+        assert_eq!(explain_exit_code(-2).kind, CauseKind::AppError);
     }
 
     #[test]

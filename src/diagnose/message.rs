@@ -59,6 +59,8 @@ impl<'a> TerminationMessage<'a> {
         } else if matches!(reason, Some("StartError" | "ContainerCannotRun")) {
             MessageOrigin::Runtime
         } else if fallback && failed {
+            // NOTE: a program under FallbackToLogsOnError that wrote its own message is read as
+            // a log tail too, because the status does not record which one kubelet used.
             MessageOrigin::Log {
                 cut: text.len() >= FALLBACK_MESSAGE_BYTES,
             }

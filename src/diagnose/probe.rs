@@ -69,6 +69,9 @@ fn kind_of(probe: ProbeKind) -> CauseKind {
 }
 
 /// Finds the `Killing` event of a probe kill that matches the record's finish.
+///
+/// NOTE: `Unhealthy` events alone do not make a probe kill, so an exit whose `Killing` event
+/// expired while its `Unhealthy` events remain is diagnosed by its exit code.
 fn find_probe_killing<'a>(facts: &Facts<'a>) -> Option<(ProbeKind, &'a EventRecord)> {
     for event in facts
         .container_events()
