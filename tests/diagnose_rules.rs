@@ -199,6 +199,14 @@ fn liveness_kill_with_graceful_exit() {
         cause.summary
     );
     assert!(
+        has(
+            &cause,
+            "finished 10s after the Killing event within terminationGracePeriodSeconds 30"
+        ),
+        "{:?}",
+        cause.evidence
+    );
+    assert!(
         has(&cause, "event Unhealthy (x3): Liveness probe failed"),
         "{:?}",
         cause.evidence

@@ -34,28 +34,27 @@ pub fn diagnose_probe_kill(facts: &Facts<'_>) -> Option<Finding> {
     finding = finding.with(describe_event(killing));
 
     let kill_time = event_time_before(killing, record.finished_at);
-    match (record.exit_code, record.finished_at, kill_time, grace) {
-        (Some(137), Some(finished), Some(at), Some(grace)) => {
-            finding = finding.with(grace_period_evidence(
-                finished,
-                at,
-                "the Killing event",
-                grace,
-            ));
-            if reached_grace_period(finished, at, grace) {
-                summary.push_str(
-                    "; the process did not exit on SIGTERM and was SIGKILLed after the grace \
-                     period",
-                );
-            }
-        }
-        (Some(137), ..) => {
+    let timing = match (record.finished_at, kill_time, grace) {
+        (Some(finished), Some(at), Some(grace)) => Some((
+            reached_grace_period(finished, at, grace),
+            grace_period_evidence(finished, at, "the Killing event", grace),
+        )),
+        _ => None,
+    };
+    match (record.exit_code, &timing) {
+        (Some(137), Some((true, _))) => summary.push_str(
+            "; the process did not exit on SIGTERM and was SIGKILLed after the grace period",
+        ),
+        (Some(137), _) => {
             summary.push_str("; the process was SIGKILLed after it did not exit on SIGTERM");
         }
-        (Some(code @ (0 | 143)), ..) => {
+        (Some(code @ (0 | 143)), _) => {
             summary.push_str(&format!("; the process exited {code} on SIGTERM"));
         }
         _ => {}
+    }
+    if let Some((_, item)) = timing {
+        finding = finding.with(item);
     }
     finding.summary = summary;
     Some(finding)

@@ -120,7 +120,22 @@ pub fn diagnose_oom_killed(facts: &Facts<'_>) -> Option<Finding> {
                  ran out of memory"
             .to_owned(),
     };
-    Some(Finding::new(CauseKind::OomKilled, summary).with_all(memory_evidence(facts)))
+    let mut finding = Finding::new(CauseKind::OomKilled, summary).with_all(memory_evidence(facts));
+    if let Some(event) = node_oom_event(facts) {
+        finding = finding.with(describe_event(event));
+    }
+    Some(finding)
+}
+
+/// Finds a node `OOMKilling` event within [`OOM_EVENT_WINDOW`] of the record's finish.
+fn node_oom_event<'a>(facts: &Facts<'a>) -> Option<&'a EventRecord> {
+    let finished = facts.record.finished_at?;
+    facts
+        .record
+        .events
+        .iter()
+        .filter(|event| event.reason == "OOMKilling")
+        .find(|event| near(event, finished))
 }
 
 fn memory_evidence(facts: &Facts<'_>) -> Vec<String> {
@@ -149,12 +164,7 @@ pub fn diagnose_inferred_oom(facts: &Facts<'_>) -> Option<Finding> {
     if record.exit_code != Some(137) || record.reason.as_deref().is_some_and(|r| r != "Error") {
         return None;
     }
-    let finished = record.finished_at?;
-    let event = record
-        .events
-        .iter()
-        .filter(|event| event.reason == "OOMKilling")
-        .find(|event| near(event, finished))?;
+    let event = node_oom_event(facts)?;
 
     let finding = Finding::new(
         CauseKind::OomKilled,
