@@ -286,6 +286,17 @@ mod tests {
         assert_eq!(parsed.threshold.as_deref(), Some("1.5Gi"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_message_parses_without_panic(
+            message in "(The node was low on resource: |Threshold quantity: |Container |Pod |, available: | was using |, request is |, which exceeds its request of |\\. |[a-z0-9.]{0,8}){0,30}",
+        ) {
+            if let Some(parsed) = parse_eviction_message(&message) {
+                proptest::prop_assert!(parsed.evidence().len() <= message.len());
+            }
+        }
+    }
+
     #[test]
     fn other_text_is_not_eviction() {
         assert_eq!(

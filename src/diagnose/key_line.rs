@@ -647,6 +647,27 @@ mod tests {
         assert!(found.text.ends_with('…'));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_lines_give_bounded_key_line(
+            texts in proptest::collection::vec("\\PC{0,300}|panic: .{0,2000}|level=error.{0,50}", 0..40),
+            stderr_mask in proptest::num::u64::ANY,
+        ) {
+            let lines: Vec<LogLine> = texts
+                .iter()
+                .enumerate()
+                .map(|(index, text)| {
+                    let stream = if stderr_mask >> (index % 64) & 1 == 1 { Stream::Stderr } else { Stream::Stdout };
+                    line(stream, text)
+                })
+                .collect();
+            if let Some(found) = find_key_line(&lines) {
+                proptest::prop_assert!(found.index < lines.len());
+                proptest::prop_assert!(found.text.len() <= MAX_KEY_LINE_BYTES + '…'.len_utf8());
+            }
+        }
+    }
+
     #[test]
     fn key_line_in_text_splits_lines() {
         let found = find_key_line_in_text("starting\npanic: boom\ngoroutine 1").unwrap();
