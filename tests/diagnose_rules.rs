@@ -623,6 +623,11 @@ fn job_deadline_exceeded() {
 
     assert_eq!(cause.kind, CauseKind::DeadlineExceeded);
     assert!(
+        cause.summary.starts_with("Job nightly ran past"),
+        "{}",
+        cause.summary
+    );
+    assert!(
         has(
             &cause,
             "Job nightly failed: DeadlineExceeded (Job was active longer than specified deadline)"

@@ -100,7 +100,9 @@ fn disruption_target(facts: &Facts<'_>, duplicate: Option<&str>) -> Option<PodEn
 
     let kind = match reason.as_str() {
         "PreemptionByScheduler" | "PreemptionByKubeScheduler" => CauseKind::Preempted,
-        "TerminationByKubelet" if is_shutdown(pod_reason, pod_message.or(Some(text))) => {
+        "TerminationByKubelet"
+            if is_shutdown(pod_reason, pod_message) || is_shutdown(None, Some(text)) =>
+        {
             CauseKind::NodeShutdown
         }
         "TerminationByKubelet" if text.contains("Preempted in order to admit critical pod") => {
@@ -294,9 +296,18 @@ fn summarize(facts: &Facts<'_>, end: &PodEnd) -> String {
         CauseKind::NodeLost => {
             "The pod was deleted because its node was lost or unreachable".to_owned()
         }
-        CauseKind::DeadlineExceeded => {
+        CauseKind::DeadlineExceeded if facts.pod_reason().0 == Some("DeadlineExceeded") => {
             "The pod was stopped because it ran past its activeDeadlineSeconds".to_owned()
         }
+        CauseKind::DeadlineExceeded => match facts.job_name() {
+            Some(job) => format!(
+                "Job {job} ran past its activeDeadlineSeconds, so the Job controller stopped its \
+                 pods"
+            ),
+            None => "The Job ran past its activeDeadlineSeconds, so the Job controller stopped \
+                     its pods"
+                .to_owned(),
+        },
         _ => "The pod was ended at pod level".to_owned(),
     };
 
