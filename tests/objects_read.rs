@@ -397,3 +397,31 @@ proptest! {
         let _ = read_objects("fuzz.yaml", &bytes);
     }
 }
+
+#[test]
+fn many_bad_items_are_summarised() {
+    let bad_pod = json!({"metadata": {"name": "bad"}, "spec": {"containers": 7}});
+    let good_pod = case_value("01-oomkilled-memory-limit.json");
+    let mut items = vec![bad_pod; 250];
+    items.push(good_pod);
+    let list = json!({"apiVersion": "v1", "kind": "PodList", "items": items});
+    let text = serde_json::to_string_pretty(&list).expect("serialize");
+
+    let bundle = read_objects("pods.json", text.as_bytes()).expect("the good pod loads");
+    assert_eq!(bundle.pods.len(), 1);
+    assert_eq!(bundle.warnings.len(), 101);
+    assert!(
+        bundle.warnings[15].contains(" line "),
+        "{}",
+        bundle.warnings[15]
+    );
+    assert!(
+        !bundle.warnings[16].contains(" line "),
+        "{}",
+        bundle.warnings[16]
+    );
+    assert_eq!(
+        bundle.warnings[100],
+        "`pods.json`: 150 more problems not listed"
+    );
+}

@@ -43,6 +43,13 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 /// Lists nested deeper than this inside a `List` are reported instead of read.
 const MAX_LIST_DEPTH: usize = 4;
 
+/// Number of item problems per source that get a line and column.
+const MAX_LOCATED_PROBLEMS: usize = 16;
+
+/// Number of problems per source listed one by one in [`Bundle::warnings`]; the rest are
+/// counted in one last warning.
+const MAX_WARNINGS: usize = 100;
+
 /// Reads the objects in the file at `path`; `-` reads standard input.
 pub fn read_objects_file(path: &Path) -> Result<Bundle, Error> {
     if path == Path::new("-") {
@@ -539,7 +546,14 @@ impl Reader<'_> {
             Err(error) => {
                 let mut place = self.place_of(position);
                 place.object = Some(object);
-                if let Some((line, column)) = self.locate::<T>(position) {
+                // Locating parses the document again, so only the first few problems get a
+                // line and a list of bad items costs at most that many extra passes.
+                let found = if self.problems.len() < MAX_LOCATED_PROBLEMS {
+                    self.locate::<T>(position)
+                } else {
+                    None
+                };
+                if let Some((line, column)) = found {
                     place.line = Some(line);
                     place.column = Some(column);
                 }
@@ -619,8 +633,14 @@ impl Reader<'_> {
             });
         }
 
-        let warnings = self.problems.iter().map(ToString::to_string);
-        self.bundle.warnings.extend(warnings);
+        let listed = self.problems.iter().take(MAX_WARNINGS);
+        self.bundle.warnings.extend(listed.map(ToString::to_string));
+        let unlisted = self.problems.len().saturating_sub(MAX_WARNINGS);
+        if unlisted > 0 {
+            let source = &self.place.source;
+            let summary = format!("`{source}`: {unlisted} more problems not listed");
+            self.bundle.warnings.push(summary);
+        }
         Ok(self.bundle)
     }
 }
