@@ -359,3 +359,17 @@ fn oversized_message_is_bounded() {
     assert!(unhealthy.message.len() <= podmortem::objects::MAX_MESSAGE_BYTES);
     assert!(unhealthy.message.ends_with('…'));
 }
+
+#[test]
+fn events_v1beta1_read_as_v1() {
+    let mut list = case_value("26-event-series.eventsv1.json");
+    list["apiVersion"] = json!("events.k8s.io/v1beta1");
+    for item in list["items"].as_array_mut().expect("items") {
+        item["apiVersion"] = json!("events.k8s.io/v1beta1");
+    }
+    let bundle = read_value("beta.json", &list);
+
+    assert!(bundle.warnings.is_empty(), "{:?}", bundle.warnings);
+    assert_eq!(event(&bundle, "BackOff").count, 157);
+    assert_eq!(event(&bundle, "FailedScheduling").count, 12);
+}

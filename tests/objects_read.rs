@@ -425,3 +425,11 @@ fn many_bad_items_are_summarised() {
         "`pods.json`: 150 more problems not listed"
     );
 }
+
+#[test]
+fn folder_is_not_object_file() {
+    let folder = tempfile::tempdir().expect("create a temporary folder");
+    let error = read_objects_file(folder.path()).expect_err("a folder is not a file");
+    assert!(matches!(error, Error::Folder { .. }), "{error}");
+    assert!(error.to_string().contains("--output-directory"), "{error}");
+}

@@ -57,6 +57,11 @@ pub fn read_objects_file(path: &Path) -> Result<Bundle, Error> {
         return read_objects("-", &bytes);
     }
 
+    if path.is_dir() {
+        return Err(Error::Folder {
+            path: path.to_owned(),
+        });
+    }
     let file = fs_err::File::open(path)?;
     let source = path.display().to_string();
     let size = file.metadata()?.len();
@@ -339,11 +344,15 @@ fn kind_of(api_version: &str, kind: &str) -> Option<Kind> {
     let kind = match (api_version, kind) {
         ("v1", "Pod") => Kind::Pod,
         ("v1", "Event") => Kind::CoreEvent,
-        ("events.k8s.io/v1", "Event") => Kind::EventsEvent,
+        // v1beta1 has the same fields as v1. Kubernetes 1.25 removed it, but files saved
+        // from older clusters still carry it.
+        ("events.k8s.io/v1" | "events.k8s.io/v1beta1", "Event") => Kind::EventsEvent,
         ("batch/v1", "Job") => Kind::Job,
         ("v1", "PodList") => Kind::List(Some(ItemKind::Pod)),
         ("v1", "EventList") => Kind::List(Some(ItemKind::CoreEvent)),
-        ("events.k8s.io/v1", "EventList") => Kind::List(Some(ItemKind::EventsEvent)),
+        ("events.k8s.io/v1" | "events.k8s.io/v1beta1", "EventList") => {
+            Kind::List(Some(ItemKind::EventsEvent))
+        }
         ("batch/v1", "JobList") => Kind::List(Some(ItemKind::Job)),
         ("v1", "List") => Kind::List(None),
         _ => return None,
@@ -360,6 +369,16 @@ impl From<ItemKind> for Kind {
             ItemKind::Job => Kind::Job,
         }
     }
+}
+
+/// Relabels an events.k8s.io/v1beta1 event as v1, because k8s-openapi's v1 type rejects any
+/// other `apiVersion`.
+fn as_events_v1(mut value: Value) -> Value {
+    let beta = value.get("apiVersion").and_then(Value::as_str) == Some("events.k8s.io/v1beta1");
+    if let (true, Some(object)) = (beta, value.as_object_mut()) {
+        object.insert("apiVersion".to_owned(), Value::from("events.k8s.io/v1"));
+    }
+    value
 }
 
 /// `apiVersion` and `kind` of a value, each `None` when absent or not a non-empty string.
@@ -481,6 +500,7 @@ impl Reader<'_> {
                 }
             }
             Kind::EventsEvent => {
+                let value = as_events_v1(value);
                 if let Some(event) = self.deserialize::<EventsEvent>(position, value, "Event") {
                     let record = event_from_events_v1(&event);
                     self.bundle.push_event(record, event.metadata.uid);
