@@ -373,3 +373,21 @@ fn events_v1beta1_read_as_v1() {
     assert_eq!(event(&bundle, "BackOff").count, 157);
     assert_eq!(event(&bundle, "FailedScheduling").count, 12);
 }
+
+#[test]
+fn distinct_uids_with_same_key_stay_apart() {
+    let list = case_value("02-exit137-liveness-kill.events.json");
+    let mut readiness = list.clone();
+    let unhealthy = &mut readiness["items"][0];
+    unhealthy["metadata"]["uid"] = json!("another-uid");
+    unhealthy["message"] = json!("Readiness probe failed: connection refused");
+
+    let mut bundle = read_value("liveness.json", &list);
+    bundle.extend(read_value("readiness.json", &readiness));
+    let unhealthy = bundle
+        .events
+        .iter()
+        .filter(|event| event.reason == "Unhealthy");
+    assert_eq!(unhealthy.count(), 2);
+    assert_eq!(bundle.events.len(), 5);
+}

@@ -77,9 +77,9 @@ impl Bundle {
 
     /// Merges `other` into `self`. Pods and Jobs are the same object when their uids match
     /// (`namespace/name` when a uid is missing), and the copy with the higher
-    /// `resourceVersion` wins. Events are the same when their uids match or when object,
-    /// reason and first-seen time match, and the copy with more occurrences (then the later
-    /// last-seen time) wins. Logs are the same per namespace, pod and container, and the copy
+    /// `resourceVersion` wins. Events are the same when their uids match, or when one lacks a
+    /// uid and object, reason and first-seen time match. The copy with more occurrences (then
+    /// the later last-seen time) wins. Logs are the same per namespace, pod and container, and the copy
     /// from `other` wins. Warnings are appended.
     pub fn extend(&mut self, other: Bundle) {
         merge_objects(&mut self.pods, other.pods, |pod| &pod.metadata);
@@ -104,10 +104,14 @@ impl Bundle {
         for event in events {
             let uid = uids.next().flatten();
             let key = EventKey::of(&event);
-            let found = uid
-                .as_ref()
-                .and_then(|uid| by_uid.get(uid))
-                .or(by_key.get(&key));
+            let by_uid_match = uid.as_ref().and_then(|uid| by_uid.get(uid));
+            // Two events with different uids stay apart even when their keys match: a
+            // liveness and a readiness failure can share object, reason and second.
+            let key_match = by_key.get(&key).filter(|index| {
+                let known_uid = self.event_uids.get(**index).cloned().flatten();
+                uid.is_none() || known_uid.is_none()
+            });
+            let found = by_uid_match.or(key_match);
             match found.copied() {
                 Some(index) => self.replace_event(index, event, uid),
                 None => {
