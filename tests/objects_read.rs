@@ -433,3 +433,29 @@ fn folder_is_not_object_file() {
     assert!(matches!(error, Error::Folder { .. }), "{error}");
     assert!(error.to_string().contains("--output-directory"), "{error}");
 }
+
+#[test]
+fn documents_before_a_cut_load() {
+    let pod = std::fs::read_to_string(case_path("01-oomkilled-memory-limit.json")).expect("read");
+    let cut = pod.get(..pod.len() / 2).expect("cut at an ASCII byte");
+    let stream = format!("{pod}\n{cut}");
+    let bundle = read_objects("stream.json", stream.as_bytes()).expect("the first pod loads");
+    assert_eq!(bundle.pods.len(), 1);
+    assert_eq!(bundle.warnings.len(), 1);
+    assert!(
+        bundle.warnings[0].contains("invalid JSON: EOF while parsing"),
+        "{:?}",
+        bundle.warnings
+    );
+
+    let yaml = serde_yaml_ng::to_string(&case_value("01-oomkilled-memory-limit.json")).unwrap();
+    let stream = format!("{yaml}---\nkind: Pod\n  apiVersion: v1\n- broken\n");
+    let bundle = read_objects("stream.yaml", stream.as_bytes()).expect("the first pod loads");
+    assert_eq!(bundle.pods.len(), 1);
+    assert_eq!(bundle.warnings.len(), 1);
+    assert!(
+        bundle.warnings[0].contains("invalid YAML"),
+        "{:?}",
+        bundle.warnings
+    );
+}

@@ -211,17 +211,20 @@ struct Document {
     addressable: bool,
 }
 
-fn json_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
+/// Parses a JSON stream into documents, up to the first syntax error if there is one.
+fn json_documents(place: &Place, text: &str) -> (Vec<Document>, Option<Error>) {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut documents = Vec::new();
     loop {
         let start = stream.byte_offset();
-        let Some(next) = stream.next() else { break };
-        let value = next.map_err(|error| json_syntax(place, &error))?;
+        let value = match stream.next() {
+            None => return (documents, None),
+            Some(Ok(value)) => value,
+            Some(Err(error)) => return (documents, Some(json_syntax(place, &error))),
+        };
         let end = stream.byte_offset();
         push_documents(&mut documents, value, start, end);
     }
-    Ok(documents)
 }
 
 /// Adds one parsed JSON value; the elements of a top-level array are documents of their own.
@@ -241,10 +244,14 @@ fn push_documents(documents: &mut Vec<Document>, value: Value, start: usize, end
     }
 }
 
-fn yaml_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
+/// Parses a YAML stream into documents, up to the first syntax error if there is one.
+fn yaml_documents(place: &Place, text: &str) -> (Vec<Document>, Option<Error>) {
     let mut documents = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(document).map_err(|error| yaml_syntax(place, &error))?;
+        let value = match Value::deserialize(document) {
+            Ok(value) => value,
+            Err(error) => return (documents, Some(yaml_syntax(place, &error))),
+        };
         // Empty documents (a leading `---`, comments only) contain nothing to read.
         if value.is_null() {
             continue;
@@ -257,7 +264,7 @@ fn yaml_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
             addressable: true,
         });
     }
-    Ok(documents)
+    (documents, None)
 }
 
 fn json_syntax(place: &Place, error: &serde_json::Error) -> Error {
@@ -427,13 +434,21 @@ struct Position<'d> {
 }
 
 impl Reader<'_> {
-    /// Parses the text into documents and reads each one. Errors only when the text is not
-    /// valid JSON or YAML, because then no document boundary can be trusted.
+    /// Parses the text into documents and reads each one. A syntax error ends the parsing,
+    /// because no later document boundary can be trusted. It fails the source when it comes
+    /// before the first document, and is a problem like any other after it, so the documents
+    /// before a cut keep their objects.
     fn read_documents(&mut self) -> Result<(), Error> {
-        let documents = match self.format {
-            Format::Json => json_documents(&self.place, self.text)?,
-            Format::Yaml => yaml_documents(&self.place, self.text)?,
+        let (documents, syntax_error) = match self.format {
+            Format::Json => json_documents(&self.place, self.text),
+            Format::Yaml => yaml_documents(&self.place, self.text),
         };
+        match syntax_error {
+            Some(error) if documents.is_empty() => return Err(error),
+            Some(error) => self.problems.push(error),
+            None => {}
+        }
+
         self.several = documents.len() > 1;
         self.documents = documents.len();
         for document in documents {
