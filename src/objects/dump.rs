@@ -175,7 +175,10 @@ pub(crate) fn parse_logs(path: &Path, text: &str, from: usize) -> (Vec<DumpLog>,
                     line: line_number(text, start),
                     container: section.container.to_owned(),
                 });
-                (text.get(body_start..), text.len(), false)
+                // The next section, if any, still starts at its own START marker.
+                let next = find_line_starting(text, body_start, START_PREFIX);
+                let end = next.unwrap_or(text.len());
+                (text.get(body_start..end), end, false)
             }
         };
         logs.push(section.into_log(path, body.unwrap_or_default(), terminated));
@@ -275,15 +278,18 @@ fn fetch_error(body: &str) -> Option<String> {
     (is_error && !line.contains('\n')).then(|| tail(line).0)
 }
 
-/// Returns the last [`MAX_LOG_BYTES`] of `body`, cut at the next line start, and whether
-/// anything was cut.
+/// Returns the last [`MAX_LOG_BYTES`] of `body`, starting at a line start unless that would
+/// leave nothing, and whether anything was cut.
 fn tail(body: &str) -> (String, bool) {
     if body.len() <= MAX_LOG_BYTES {
         return (body.to_owned(), false);
     }
+
     let mut start = body.ceil_char_boundary(body.len() - MAX_LOG_BYTES);
-    if let Some(newline) = body.get(start..).and_then(|rest| rest.find('\n')) {
-        start += newline + 1;
+    let newline = body.get(start..).and_then(|rest| rest.find('\n'));
+    let line_start = newline.map(|newline| start + newline + 1);
+    if let Some(line_start) = line_start.filter(|line_start| *line_start < body.len()) {
+        start = line_start;
     }
     (body.get(start..).unwrap_or_default().to_owned(), true)
 }
@@ -347,6 +353,30 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(logs[0].text, "panic: boom\n");
         assert!(logs[0].truncated);
+    }
+
+    #[test]
+    fn missing_end_stops_at_next_section() {
+        let text = "==== START logs for container init of pod shop/web ====\n\
+                    cut here\n\
+                    ==== START logs for container app of pod shop/web ====\n\
+                    serving\n\
+                    ==== END logs for container app of pod shop/web ====\n";
+        let (logs, errors) = parse(text);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].text, "cut here\n");
+        assert!(logs[0].truncated);
+        assert_eq!(logs[1].text, "serving\n");
+        assert!(!logs[1].truncated);
+    }
+
+    #[test]
+    fn long_single_line_keeps_tail() {
+        let body = "x".repeat(MAX_LOG_BYTES + 10) + "\n";
+        let (text, cut) = tail(&body);
+        assert!(cut);
+        assert_eq!(text.len(), MAX_LOG_BYTES);
     }
 
     #[test]
