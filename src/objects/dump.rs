@@ -97,10 +97,8 @@ fn read_namespace(folder: &Path, read: &mut DumpRead) {
         }
         match read_log_file(&path) {
             Ok((logs, errors)) => {
-                read.bundle.extend(Bundle {
-                    logs,
-                    ..Bundle::default()
-                });
+                // Each pod folder has its own logs.txt, so these logs are new to the bundle.
+                read.bundle.logs.extend(logs);
                 read.errors.extend(errors);
             }
             Err(error) => read.errors.push(error),

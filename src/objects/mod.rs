@@ -141,15 +141,28 @@ impl Bundle {
     }
 
     fn merge_logs(&mut self, logs: Vec<DumpLog>) {
+        let key = |log: &DumpLog| {
+            (
+                log.namespace.clone(),
+                log.pod.clone(),
+                log.container.clone(),
+            )
+        };
+        let mut index: HashMap<_, usize> = HashMap::new();
+        for (position, log) in self.logs.iter().enumerate() {
+            index.insert(key(log), position);
+        }
+
         for log in logs {
-            let same = |known: &&mut DumpLog| {
-                known.namespace == log.namespace
-                    && known.pod == log.pod
-                    && known.container == log.container
-            };
-            match self.logs.iter_mut().find(same) {
+            let known = index
+                .get(&key(&log))
+                .and_then(|position| self.logs.get_mut(*position));
+            match known {
                 Some(known) => *known = log,
-                None => self.logs.push(log),
+                None => {
+                    index.insert(key(&log), self.logs.len());
+                    self.logs.push(log);
+                }
             }
         }
     }
