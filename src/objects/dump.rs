@@ -11,8 +11,8 @@
 //! whole section. kubectl writes the log bytes as they come, so when a log does not end in a
 //! newline the END marker follows its last line on the same line.
 //!
-//! Pods, events (and Jobs, when a `jobs.json` was added by hand) and logs are read; the other
-//! kinds are not needed to explain exits and are skipped.
+//! Pods, events, logs and Jobs (when a `jobs.json` was added by hand) are read. The other
+//! kinds are skipped, because they do not explain exits.
 
 use std::path::{Path, PathBuf};
 

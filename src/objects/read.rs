@@ -13,8 +13,8 @@
 //! that item. A bad or unsupported item becomes a warning in [`Bundle::warnings`] and the other
 //! items still load, because losing a whole list over one odd object would hide the exits that
 //! the other objects record. A source from which nothing loads at all returns its first problem
-//! as the error. Items of a `PodList`, `EventList` or `JobList` may omit `apiVersion` and `kind`
-//! (the API server omits them) and take them from the list; items of a plain `List` (what
+//! as the error. Items of a `PodList`, `EventList` or `JobList` may omit `apiVersion` and `kind`,
+//! as the API server does, and then take them from the list. Items of a plain `List` (what
 //! `kubectl get pods,events -o json` writes) must carry their own.
 
 use std::borrow::Cow;
@@ -245,6 +245,9 @@ fn push_documents(documents: &mut Vec<Document>, value: Value, start: usize, end
 }
 
 /// Parses a YAML stream into documents, up to the first syntax error if there is one.
+///
+/// NOTE: YAML cut at a line boundary is usually still valid YAML, so a truncated file can load
+/// as objects with their last fields missing and no error. Only JSON detects every cut.
 fn yaml_documents(place: &Place, text: &str) -> (Vec<Document>, Option<Error>) {
     let mut documents = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
