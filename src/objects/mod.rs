@@ -68,6 +68,14 @@ pub struct DumpLog {
 }
 
 impl Bundle {
+    /// True when the bundle has no pods, events, Jobs or logs. Warnings do not count.
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+            && self.events.is_empty()
+            && self.jobs.is_empty()
+            && self.logs.is_empty()
+    }
+
     /// Adds an event with its `metadata.uid`, keeping `event_uids` in step with `events`.
     pub fn push_event(&mut self, event: EventRecord, uid: Option<String>) {
         self.event_uids.resize(self.events.len(), None);

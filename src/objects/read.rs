@@ -658,10 +658,7 @@ impl Reader<'_> {
     /// Returns the bundle with the problems as warnings, or the first problem when nothing
     /// was read.
     fn finish(mut self) -> Result<Bundle, Error> {
-        let read_nothing = self.bundle.pods.is_empty()
-            && self.bundle.events.is_empty()
-            && self.bundle.jobs.is_empty()
-            && self.bundle.logs.is_empty();
+        let read_nothing = self.bundle.is_empty();
         if read_nothing && !self.problems.is_empty() {
             return Err(self.problems.swap_remove(0));
         }
