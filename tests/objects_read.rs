@@ -519,3 +519,20 @@ fn array_and_nested_lists_load() {
         "{error}"
     );
 }
+
+#[test]
+fn huge_bad_values_are_bounded() {
+    let mut list = case_value("13-job-backofflimit.pods.json");
+    list["items"][0]["spec"]["containers"] = json!("x".repeat(1 << 20));
+    list["items"][0]["metadata"]["name"] = json!("n".repeat(1 << 20));
+    let text = serde_json::to_string(&list).expect("serialize");
+
+    let bundle = read_objects("pods.json", text.as_bytes()).expect("the other pods load");
+    assert_eq!(bundle.pods.len(), 4);
+    assert!(
+        bundle.warnings[0].len() < 1024,
+        "{} bytes",
+        bundle.warnings[0].len()
+    );
+    assert!(bundle.warnings[0].contains("invalid Pod: invalid type: string"));
+}

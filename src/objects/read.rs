@@ -43,6 +43,14 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 /// Lists nested deeper than this inside a `List` are reported instead of read.
 const MAX_LIST_DEPTH: usize = 4;
 
+/// Maximum length of a parser message in an error, in bytes. serde quotes the offending value
+/// in its messages, and that value is untrusted input of any size.
+const MAX_DETAIL_BYTES: usize = 300;
+
+/// Maximum length of a name, namespace, kind or `apiVersion` quoted in an error, in bytes.
+/// Kubernetes names are at most 253 bytes.
+const MAX_NAME_BYTES: usize = 253;
+
 /// Number of item problems per source that get a line and column.
 const MAX_LOCATED_PROBLEMS: usize = 16;
 
@@ -277,7 +285,7 @@ fn json_syntax(place: &Place, error: &serde_json::Error) -> Error {
     Error::Syntax {
         place: Box::new(place),
         format: Format::Json,
-        message: without_position(&error.to_string()),
+        message: parser_message(&error.to_string()),
         hint: Format::Json.syntax_hint(error.is_eof()),
     }
 }
@@ -288,7 +296,7 @@ fn yaml_syntax(place: &Place, error: &serde_yaml_ng::Error) -> Error {
         place.line = Some(location.line());
         place.column = Some(location.column());
     }
-    let message = without_position(&error.to_string());
+    let message = parser_message(&error.to_string());
     // libyaml reports a document cut inside a block or a quoted scalar this way.
     let ends_early = message.contains("end of stream") || message.contains("unexpected end");
     Error::Syntax {
@@ -297,6 +305,11 @@ fn yaml_syntax(place: &Place, error: &serde_yaml_ng::Error) -> Error {
         hint: Format::Yaml.syntax_hint(ends_early),
         message,
     }
+}
+
+/// Returns a parser's message without its position and bounded to [`MAX_DETAIL_BYTES`].
+fn parser_message(message: &str) -> String {
+    bounded(&without_position(message), MAX_DETAIL_BYTES)
 }
 
 /// Removes each ` at line N column M` that serde_json and serde_yaml_ng put in messages,
@@ -402,10 +415,16 @@ fn type_meta(value: &Value) -> (Option<&str>, Option<&str>) {
     (field("apiVersion"), field("kind"))
 }
 
-/// ``"`v1` Pod `shop/web-1`"`` for messages, from whatever parts the value has.
+/// ``"`v1` Pod `shop/web-1`"`` for messages, from whatever parts the value has, each part
+/// bounded because it comes from the input.
 fn describe(api_version: &str, kind: &str, value: &Value) -> String {
     let metadata = value.get("metadata");
-    let text = |name| metadata.and_then(|m| m.get(name)).and_then(Value::as_str);
+    let text = |name| {
+        let text = metadata.and_then(|m| m.get(name)).and_then(Value::as_str)?;
+        Some(bounded(text, MAX_NAME_BYTES))
+    };
+    let api_version = bounded(api_version, MAX_NAME_BYTES);
+    let kind = bounded(kind, MAX_NAME_BYTES);
     let name = match (text("namespace"), text("name")) {
         (Some(namespace), Some(name)) => format!(" `{namespace}/{name}`"),
         (None, Some(name)) => format!(" `{name}`"),
@@ -494,8 +513,8 @@ impl Reader<'_> {
             place.object = Some(describe(&api_version, &kind_name, &value));
             self.problems.push(Error::UnsupportedKind {
                 place: Box::new(place),
-                api_version,
-                kind: kind_name,
+                api_version: bounded(&api_version, MAX_NAME_BYTES),
+                kind: bounded(&kind_name, MAX_NAME_BYTES),
             });
             return;
         };
@@ -598,7 +617,7 @@ impl Reader<'_> {
                 self.problems.push(Error::InvalidObject {
                     place: Box::new(place),
                     kind: kind.to_owned(),
-                    message: without_position(&error.to_string()),
+                    message: parser_message(&error.to_string()),
                 });
                 None
             }
@@ -678,6 +697,17 @@ impl Reader<'_> {
         }
         Ok(self.bundle)
     }
+}
+
+/// Cuts untrusted `text` to `max` bytes at a character boundary, ending it in `…` when cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let end = text.floor_char_boundary(max.saturating_sub('…'.len_utf8()));
+    let mut cut = text.get(..end).unwrap_or_default().to_owned();
+    cut.push('…');
+    cut
 }
 
 /// Converts a position in the text that starts at byte `start` into one in the whole text.
