@@ -219,8 +219,12 @@ impl Section<'_> {
 }
 
 /// Parses `==== START logs for container <c> of pod <ns>/<pod> ====`. Container, namespace
-/// and pod names hold no spaces or `/`, so the first ` of pod ` and `/` split them.
+/// and pod names contain no spaces or `/`, so the first ` of pod ` and `/` split them. A
+/// marker longer than three maximum-length names plus its words is rejected.
 fn parse_header(header: &str) -> Option<Section<'_>> {
+    if header.len() > 1024 {
+        return None;
+    }
     let rest = header.trim_end_matches('\r').strip_prefix(START_PREFIX)?;
     let rest = rest.strip_suffix(MARKER_SUFFIX)?;
     let (container, pod) = rest.split_once(" of pod ")?;
