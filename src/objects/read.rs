@@ -521,6 +521,8 @@ impl Reader<'_> {
         match kind {
             Kind::List(item_kind) => self.read_list(position, value, item_kind),
             Kind::Pod => {
+                let mut value = value;
+                wrap_unsigned_exit_codes(&mut value);
                 if let Some(pod) = self.deserialize::<Pod>(position, value, "Pod") {
                     self.bundle.pods.push(pod);
                 }
@@ -798,5 +800,44 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for LocateItem<'_, T> {
         })?;
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
+    }
+}
+
+/// Rewrites `exitCode` values of a pod's container states that exceed `i32` but fit in `u32` to
+/// their two's-complement `i32`. `exitCode` is an int32 in the API, but tools that print
+/// Windows NTSTATUS codes unsigned write 0xC0000005 as 3221225477, which the API serves as
+/// -1073741819; without this the whole pod would fail to load over one field.
+fn wrap_unsigned_exit_codes(pod: &mut Value) {
+    let Some(status) = pod.get_mut("status").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for group in [
+        "initContainerStatuses",
+        "containerStatuses",
+        "ephemeralContainerStatuses",
+    ] {
+        let Some(statuses) = status.get_mut(group).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for container in statuses {
+            for state in ["state", "lastState"] {
+                let terminated = container
+                    .get_mut(state)
+                    .and_then(|state| state.get_mut("terminated"));
+                let Some(exit_code) =
+                    terminated.and_then(|terminated| terminated.get_mut("exitCode"))
+                else {
+                    continue;
+                };
+                let wrapped = exit_code
+                    .as_u64()
+                    .filter(|code| *code > i32::MAX as u64)
+                    .and_then(|code| u32::try_from(code).ok())
+                    .map(|code| code as i32);
+                if let Some(wrapped) = wrapped {
+                    *exit_code = Value::from(wrapped);
+                }
+            }
+        }
     }
 }
