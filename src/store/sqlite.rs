@@ -66,6 +66,15 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// locked`. An upsert of a few thousand records commits well within it.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Page size of new files. A record's JSON is a few KiB (most of it the log tail), so the
+/// default 4 KiB pages would hold one record each and spill longer ones into overflow pages.
+const PAGE_SIZE: i64 = 16 * 1024;
+
+/// Page cache per connection, as SQLite's negative `cache_size` (KiB). The default of 2 MiB
+/// cannot hold the id index of a million records (about 50 MiB), so upserts of new records
+/// into a large store would read index pages back from the OS on every insert.
+const CACHE_SIZE_KIB: i64 = -64 * 1024;
+
 const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, finished_at, \
                        observed_at, sort_at, record";
 
@@ -121,6 +130,11 @@ impl SqliteStore {
             .connection
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(store.error("set the busy timeout"))?;
+        // Takes effect only on a file without tables; SQLite ignores it afterwards.
+        store
+            .connection
+            .pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(store.error("set `page_size`"))?;
         store
             .connection
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -129,6 +143,10 @@ impl SqliteStore {
             .connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(store.error("set `synchronous`"))?;
+        store
+            .connection
+            .pragma_update(None, "cache_size", CACHE_SIZE_KIB)
+            .map_err(store.error("set `cache_size`"))?;
 
         store.migrate()?;
         Ok(store)
