@@ -18,8 +18,8 @@ use jiff::SignedDuration;
 use podmortem::model::{CauseKind, Termination};
 use podmortem::store::{Filter, SqliteStore, Store};
 
-/// Records per `upsert` call, about what a watcher or an `analyze` run of a large cluster
-/// dump writes at once.
+/// Records per `upsert` call. The size is a choice for the benchmark: large enough that the
+/// cost of one commit is spread over many records.
 const BATCH: u64 = 10_000;
 
 struct Database {

@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::model::{EventRecord, LogLine, LogSource, Stream, Termination};
 
-/// How `list` and `show` print records.
+/// Output formats of `list` and `show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Aligned columns, one exit per line.

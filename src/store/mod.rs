@@ -63,7 +63,7 @@ pub trait Store {
     ) -> Result<Vec<Termination>, Error>;
 }
 
-/// Errors of the store. Each names the database file it is about.
+/// Errors of the store. Those about a database file name it first.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("no database path: set `PODMORTEM_DB`, `XDG_DATA_HOME` or `HOME`, or pass `--db PATH`")]
@@ -130,7 +130,8 @@ pub enum Error {
 
 /// Returns where the database lives when no `--db` is given: `$PODMORTEM_DB`, else
 /// `$XDG_DATA_HOME/podmortem/podmortem.db`, else `$HOME/.local/share/podmortem/podmortem.db`.
-/// Empty variables count as unset, as the XDG base directory specification requires.
+/// Empty variables count as unset, as the XDG Base Directory Specification says of
+/// `XDG_DATA_HOME`.
 pub fn default_db_path() -> Result<PathBuf, Error> {
     db_path_from(|name| std::env::var_os(name))
 }

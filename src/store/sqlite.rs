@@ -2,9 +2,9 @@
 //!
 //! Layout: one row per record in `termination`, with the full record as JSON in `record` and
 //! copies of the filtered fields in their own indexed columns. Events stay inside the JSON
-//! rather than in a child table, because nothing queries events apart from their record:
-//! every read needs the whole record, and a child table would add a join to every read and
-//! a delete-and-insert of its events to every merge, with no query to gain from it.
+//! rather than in a child table, because nothing queries events apart from their record.
+//! Every read needs the whole record anyway, and a child table would add a join to every read
+//! and a delete-and-insert of the events to every merge.
 //!
 //! Times are stored as microseconds since the Unix epoch, so filters and ordering compare
 //! times at microsecond precision. Kubernetes reports container times in whole seconds and
@@ -36,7 +36,9 @@ use crate::model::Termination;
 const MIGRATIONS: &[&str] = &[
     // Version 1: records with their filter columns. `sort_at` is `finished_at`, or
     // `observed_at` when the finish time is unknown. The rowid `seq` breaks ties in the order
-    // and is the implicit last column of every index, so `ORDER BY sort_at, seq` needs no sort.
+    // and is the implicit last column of every index, so `ORDER BY sort_at, seq` needs no sort
+    // when the filter fixes every column before `sort_at`. A filter on `container` alone has
+    // no index of its own and scans in time order.
     "CREATE TABLE termination (
         seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
@@ -51,19 +53,20 @@ const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     CREATE INDEX termination_sort_at ON termination (sort_at);
+    CREATE INDEX termination_expected ON termination (expected, sort_at);
     CREATE INDEX termination_namespace ON termination (namespace, sort_at);
     CREATE INDEX termination_namespace_cause ON termination (namespace, cause_kind, sort_at);
+    CREATE INDEX termination_namespace_pod ON termination (namespace, pod, container, sort_at);
     CREATE INDEX termination_pod ON termination (pod, container, sort_at);
-    CREATE INDEX termination_container ON termination (container, sort_at);
-    CREATE INDEX termination_cause ON termination (cause_kind, sort_at);
-    CREATE INDEX termination_expected ON termination (expected, sort_at);",
+    CREATE INDEX termination_cause ON termination (cause_kind, sort_at);",
 ];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// How long a connection waits for another process's lock before failing with `database is
-/// locked`. An upsert of a few thousand records commits well within it.
+/// locked`. A batch of 10,000 records took about 1.5 s to commit on a loaded 2-core machine
+/// (`benches/store.rs`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Page size of new files. A record's JSON is a few KiB (most of it the log tail), so the
@@ -71,7 +74,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Page cache per connection, as SQLite's negative `cache_size` (KiB). The default of 2 MiB
-/// cannot hold the id index of a million records (about 50 MiB), so upserts of new records
+/// cannot hold the id index of a million records (an estimated 50 MiB), so upserts of new records
 /// into a large store would read index pages back from the OS on every insert.
 const CACHE_SIZE_KIB: i64 = -64 * 1024;
 
@@ -361,7 +364,9 @@ fn row_values(record: &Termination) -> Result<[Value; 10], Error> {
 
 /// Builds the `SELECT` for a filter, with its parameters in order.
 fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
-    let mut sql = String::from("SELECT id, record FROM termination WHERE 1 = 1");
+    let mut sql = String::from("SELECT id, record FROM termination");
+    sql.push_str(index_hint(filter));
+    sql.push_str(" WHERE 1 = 1");
     let mut params = Vec::new();
     let mut condition = |clause: &str, value: Value| {
         sql.push_str(" AND ");
@@ -387,8 +392,20 @@ fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
     if let Some(until) = filter.until {
         condition("sort_at <= ?", Value::Integer(micros(until)));
     }
+    // `expected` has two values, so its index only helps the query with no narrower filter
+    // (`podmortem list` as typed). Otherwise the unary `+` keeps SQLite's planner, which has
+    // no statistics, from picking that index over a selective one.
     if !filter.include_expected {
-        condition("expected = ?", Value::Integer(0));
+        let narrowed = filter.namespace.is_some()
+            || filter.pod.is_some()
+            || filter.container.is_some()
+            || filter.cause.is_some();
+        let clause = if narrowed {
+            "+expected = ?"
+        } else {
+            "expected = ?"
+        };
+        condition(clause, Value::Integer(0));
     }
 
     // SQLite reads a negative LIMIT as no limit.
@@ -398,6 +415,18 @@ fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
     sql.push_str(" ORDER BY sort_at DESC, seq DESC LIMIT ?");
     params.push(Value::Integer(limit));
     (sql, params)
+}
+
+/// Returns the `INDEXED BY` clause for filters on a pod. Without statistics SQLite's planner
+/// prefers the namespace index, which returns rows already in time order, over the pod
+/// index that returns a hundred rows to sort; on a million records that choice scans the
+/// whole namespace.
+fn index_hint(filter: &Filter) -> &'static str {
+    match (&filter.namespace, &filter.pod) {
+        (Some(_), Some(_)) => " INDEXED BY termination_namespace_pod",
+        (None, Some(_)) => " INDEXED BY termination_pod",
+        _ => "",
+    }
 }
 
 fn micros(time: Timestamp) -> i64 {
@@ -440,5 +469,90 @@ fn sqlite_error(
             action,
             source,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CauseKind;
+
+    /// Returns SQLite's plan for the query of `filter`, one step per line.
+    fn plan(filter: &Filter) -> String {
+        let connection = Connection::open_in_memory().unwrap();
+        for step in MIGRATIONS {
+            connection.execute_batch(step).unwrap();
+        }
+        let (sql, params) = filter_sql(filter);
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn filters_use_their_index() {
+        let namespace = || Some("shop".to_owned());
+        let cases = [
+            (Filter::default(), "termination_expected"),
+            (
+                Filter {
+                    include_expected: true,
+                    ..Filter::default()
+                },
+                "termination_sort_at",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    ..Filter::default()
+                },
+                "termination_namespace ",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    cause: Some(CauseKind::OomKilled),
+                    since: Some(Timestamp::UNIX_EPOCH),
+                    ..Filter::default()
+                },
+                "termination_namespace_cause",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    pod: Some("api".into()),
+                    ..Filter::default()
+                },
+                "termination_namespace_pod",
+            ),
+            (
+                Filter {
+                    pod: Some("api".into()),
+                    ..Filter::default()
+                },
+                "termination_pod",
+            ),
+            (
+                Filter {
+                    cause: Some(CauseKind::Crashed),
+                    ..Filter::default()
+                },
+                "termination_cause",
+            ),
+        ];
+
+        for (filter, index) in cases {
+            let plan = plan(&filter);
+            assert!(
+                plan.contains(&format!("INDEX {index}")),
+                "{filter:?}:\n{plan}"
+            );
+        }
     }
 }
