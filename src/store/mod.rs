@@ -82,7 +82,7 @@ pub enum Error {
     NotADatabase {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     #[error(
@@ -106,7 +106,7 @@ pub enum Error {
         path: PathBuf,
         action: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     #[error("`{path}`: stored record `{id}` is not valid JSON of a record")]
@@ -127,6 +127,19 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
+
+/// An error from SQLite, printed once. `rusqlite` errors report their SQLite code as a
+/// source that repeats the message, so this wrapper hides it.
+#[derive(Debug)]
+pub struct SqliteError(pub rusqlite::Error);
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SqliteError {}
 
 /// Returns where the database lives when no `--db` is given: `$PODMORTEM_DB`, else
 /// `$XDG_DATA_HOME/podmortem/podmortem.db`, else `$HOME/.local/share/podmortem/podmortem.db`.

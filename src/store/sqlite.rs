@@ -28,7 +28,7 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Error, Filter, Store, UpsertSummary};
+use super::{Error, Filter, SqliteError, Store, UpsertSummary};
 use crate::merge::merge_into;
 use crate::model::Termination;
 
@@ -461,13 +461,14 @@ fn sqlite_error(
 ) -> impl FnOnce(rusqlite::Error) -> Error + use<> {
     let path = path.to_owned();
     move |source| match source.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-            Error::NotADatabase { path, source }
-        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::NotADatabase {
+            path,
+            source: SqliteError(source),
+        },
         _ => Error::Sqlite {
             path,
             action,
-            source,
+            source: SqliteError(source),
         },
     }
 }
