@@ -257,3 +257,16 @@ fn long_summary_is_cut_in_table() {
     assert!(table.lines().all(|line| line.chars().count() < 200));
     assert!(wide.contains(&"word ".repeat(99)));
 }
+
+#[test]
+fn overlong_names_are_cut() {
+    let mut record = store_fixtures::segfault();
+    record.pod = "p".repeat(10_000);
+    let (_folder, db) = filled_db(&[record]);
+
+    let table = stdout(&list(&db, &[]));
+    let row = table.lines().nth(1).unwrap();
+
+    assert!(row.contains(&format!("{}…", "p".repeat(252))), "{row}");
+    assert!(!row.contains(&"p".repeat(253)));
+}
