@@ -65,8 +65,8 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// How long a connection waits for another process's lock before failing with `database is
-/// locked`. A batch of 10,000 records took about 1.5 s to commit on a loaded 2-core machine
-/// (`benches/store.rs`).
+/// locked`. A batch of 10,000 records took between 1 and 3 s to commit on a loaded 2-core
+/// machine (`benches/store.rs`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Page size of new files. A record's JSON is a few KiB (most of it the log tail), so the
@@ -74,8 +74,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Page cache per connection, as SQLite's negative `cache_size` (KiB). The default of 2 MiB
-/// cannot hold the id index of a million records (an estimated 50 MiB), so upserts of new records
-/// into a large store would read index pages back from the OS on every insert.
+/// cannot hold the id index of a million records (an estimated 50 MiB), so upserts of new
+/// records into a large store would read index pages back from the OS on every insert.
 const CACHE_SIZE_KIB: i64 = -64 * 1024;
 
 const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, finished_at, \
