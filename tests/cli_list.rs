@@ -270,3 +270,35 @@ fn overlong_names_are_cut() {
     assert!(row.contains(&format!("{}…", "p".repeat(252))), "{row}");
     assert!(!row.contains(&"p".repeat(253)));
 }
+
+#[test]
+fn database_path_from_environment() {
+    let (_folder, db) = filled_db(&store_fixtures::all());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .args(["list", "-o", "json"])
+        .env("PODMORTEM_DB", &db)
+        .output()
+        .unwrap();
+
+    assert_eq!(pods_of(&stdout(&output)).len(), 4);
+}
+
+#[test]
+fn database_path_from_xdg_data_home() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("podmortem/podmortem.db");
+    SqliteStore::open(&db)
+        .unwrap()
+        .upsert(&store_fixtures::all())
+        .unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .args(["list", "-o", "json"])
+        .env_remove("PODMORTEM_DB")
+        .env("XDG_DATA_HOME", folder.path())
+        .output()
+        .unwrap();
+
+    assert_eq!(pods_of(&stdout(&output)).len(), 4);
+}
