@@ -112,6 +112,8 @@ impl SqliteStore {
             });
         }
 
+        // NOTE: readers open the file read-write, because a WAL database needs its `-shm` and
+        // `-wal` files next to it. A database on read-only media is not supported yet.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags)
             .map_err(sqlite_error(path, "open the database"))?;
