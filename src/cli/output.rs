@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::model::{EventRecord, LogLine, LogSource, Stream, Termination};
 
-/// How `list` and `show` print records.
+/// Output formats of `list` and `show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Aligned columns, one exit per line.
@@ -33,6 +33,11 @@ pub enum OutputFormat {
 
 /// Maximum characters of a summary in the table format.
 const SUMMARY_WIDTH: usize = 60;
+
+/// Maximum characters of a name or reason in the tables: 253, the maximum length of a
+/// DNS-1123 subdomain and so of most Kubernetes object names. Records read from files are not
+/// validated, so longer values are cut.
+const NAME_WIDTH: usize = 253;
 
 /// Maximum characters of one log line, message or event message in `show`; the rest is cut.
 const DETAIL_TEXT_WIDTH: usize = 2048;
@@ -91,9 +96,9 @@ fn table_rows(records: &[Termination], wide: bool) -> Vec<Vec<String>> {
 
 fn table_row(record: &Termination, wide: bool) -> Vec<String> {
     let mut row = vec![
-        escape(&record.namespace).into_owned(),
-        escape(&record.pod).into_owned(),
-        escape(&record.container).into_owned(),
+        cut(&record.namespace, NAME_WIDTH),
+        cut(&record.pod, NAME_WIDTH),
+        cut(&record.container, NAME_WIDTH),
         record.restart_count.to_string(),
         exit_text(record),
         cause_text(record),
@@ -104,7 +109,7 @@ fn table_row(record: &Termination, wide: bool) -> Vec<String> {
     if wide {
         row.push(optional(record.node.as_deref()));
         row.push(kind_name(record).to_owned());
-        row.push(owner_text(record));
+        row.push(cut(&owner_text(record), NAME_WIDTH));
         row.push(optional(record.reason.as_deref()));
         row.push(record.log_source.map_or("-", log_source_name).to_owned());
         row.push(summary_or_dash(&record.cause.summary, usize::MAX));
@@ -460,7 +465,7 @@ fn log_source_description(source: LogSource) -> &'static str {
 
 fn optional(value: Option<&str>) -> String {
     match value.filter(|value| !value.is_empty()) {
-        Some(value) => escape(value).into_owned(),
+        Some(value) => cut(value, NAME_WIDTH),
         None => "-".to_owned(),
     }
 }
