@@ -371,53 +371,11 @@ fn exit_text(record: &Termination) -> String {
         .signal
         .as_deref()
         .filter(|signal| !signal.is_empty())
-        .map(|signal| escape(signal).into_owned())
-        .or_else(|| signal_from_exit_code(code).map(str::to_owned));
+        .map(|signal| escape(signal).into_owned());
     match signal {
         Some(signal) => format!("{code} ({signal})"),
         None => code.to_string(),
     }
-}
-
-/// Returns the name of signal `code - 128`, the convention of POSIX shells and container
-/// runtimes for a process killed by a signal. Numbers are those of Linux on x86 and ARM
-/// (`signal(7)`).
-fn signal_from_exit_code(code: i64) -> Option<&'static str> {
-    const NAMES: [&str; 31] = [
-        "SIGHUP",
-        "SIGINT",
-        "SIGQUIT",
-        "SIGILL",
-        "SIGTRAP",
-        "SIGABRT",
-        "SIGBUS",
-        "SIGFPE",
-        "SIGKILL",
-        "SIGUSR1",
-        "SIGSEGV",
-        "SIGUSR2",
-        "SIGPIPE",
-        "SIGALRM",
-        "SIGTERM",
-        "SIGSTKFLT",
-        "SIGCHLD",
-        "SIGCONT",
-        "SIGSTOP",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGURG",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGVTALRM",
-        "SIGPROF",
-        "SIGWINCH",
-        "SIGIO",
-        "SIGPWR",
-        "SIGSYS",
-    ];
-    let number = usize::try_from(code.checked_sub(129)?).ok()?;
-    NAMES.get(number).copied()
 }
 
 fn cause_text(record: &Termination) -> String {
@@ -586,15 +544,23 @@ mod tests {
         assert_eq!(cut("longer than ten", 10), "longer th…");
     }
 
+    /// The EXIT column names a signal only when the record has one, so kubelet's placeholder
+    /// 137 (no signal) does not read as an observed SIGKILL.
     #[test]
-    fn exit_code_signal_names() {
-        assert_eq!(signal_from_exit_code(137), Some("SIGKILL"));
-        assert_eq!(signal_from_exit_code(139), Some("SIGSEGV"));
-        assert_eq!(signal_from_exit_code(143), Some("SIGTERM"));
-        assert_eq!(signal_from_exit_code(128), None);
-        assert_eq!(signal_from_exit_code(1), None);
-        assert_eq!(signal_from_exit_code(3_221_225_477), None);
-        assert_eq!(signal_from_exit_code(i64::MIN), None);
+    fn exit_column_shows_recorded_signal_only() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/cases/01-oomkilled-memory-limit.json"
+        );
+        let pod = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let mut record = crate::detect::detect_pod(&pod).remove(0);
+        assert_eq!(exit_text(&record), "137 (SIGKILL)");
+
+        record.signal = None;
+        assert_eq!(exit_text(&record), "137");
+
+        record.exit_code = None;
+        assert_eq!(exit_text(&record), "-");
     }
 
     #[test]
