@@ -572,10 +572,18 @@ fn overlaps_run(record: &Termination, event: &EventRecord, slack: SignedDuration
     true
 }
 
+/// Returns the time a record is sorted by: its finish, else its last log line, else its latest
+/// related event (an eviction's placeholder has no times), else when it was observed.
 fn sort_time(record: &Termination) -> Timestamp {
+    let latest_event = record
+        .events
+        .iter()
+        .filter_map(|event| event.last_seen.or(event.first_seen))
+        .max();
     record
         .finished_at
         .or(record.log_last_at)
+        .or(latest_event)
         .unwrap_or(record.observed_at)
 }
 

@@ -16,7 +16,8 @@
 //! - The log tail is replaced only by a better-sourced or longer one, see
 //!   [`log_source_rank`].
 //! - Events are unioned. Two events are the same when reason, object and `first_seen` match,
-//!   and the merged event keeps the higher count and the later `last_seen`.
+//!   and the merged event keeps the higher count (with the message that came with it) and the
+//!   later `last_seen`.
 //! - `observed_at` keeps the earliest time, `missed_before` the maximum.
 //!
 //! Merging is idempotent: merging the same observation a second time changes nothing.

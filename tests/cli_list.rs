@@ -257,3 +257,48 @@ fn long_summary_is_cut_in_table() {
     assert!(table.lines().all(|line| line.chars().count() < 200));
     assert!(wide.contains(&"word ".repeat(99)));
 }
+
+#[test]
+fn overlong_names_are_cut() {
+    let mut record = store_fixtures::segfault();
+    record.pod = "p".repeat(10_000);
+    let (_folder, db) = filled_db(&[record]);
+
+    let table = stdout(&list(&db, &[]));
+    let row = table.lines().nth(1).unwrap();
+
+    assert!(row.contains(&format!("{}…", "p".repeat(252))), "{row}");
+    assert!(!row.contains(&"p".repeat(253)));
+}
+
+#[test]
+fn database_path_from_environment() {
+    let (_folder, db) = filled_db(&store_fixtures::all());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .args(["list", "-o", "json"])
+        .env("PODMORTEM_DB", &db)
+        .output()
+        .unwrap();
+
+    assert_eq!(pods_of(&stdout(&output)).len(), 4);
+}
+
+#[test]
+fn database_path_from_xdg_data_home() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("podmortem/podmortem.db");
+    SqliteStore::open(&db)
+        .unwrap()
+        .upsert(&store_fixtures::all())
+        .unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .args(["list", "-o", "json"])
+        .env_remove("PODMORTEM_DB")
+        .env("XDG_DATA_HOME", folder.path())
+        .output()
+        .unwrap();
+
+    assert_eq!(pods_of(&stdout(&output)).len(), 4);
+}

@@ -265,3 +265,22 @@ proptest! {
         let _ = podmortem::objects::read_objects("dump.txt", text.as_bytes());
     }
 }
+
+#[test]
+fn reread_dump_replaces_logs() {
+    let dump = dump_folder();
+    let first = read_cluster_dump(dump.path()).expect("read the dump");
+    let pod = "reservation-7d4b9c8f6-t5v2n";
+    let logs = section("otel-collector", pod, "restarted\n")
+        + &section("reservation", pod, "serving again\n");
+    write(&dump.path().join(format!("shop/{pod}/logs.txt")), &logs);
+    let second = read_cluster_dump(dump.path()).expect("read the dump again");
+
+    let mut bundle = first.bundle;
+    bundle.extend(second.bundle);
+    assert_eq!(bundle.logs.len(), 2);
+    assert_eq!(bundle.logs[0].text, "restarted\n");
+    assert_eq!(bundle.logs[1].text, "serving again\n");
+    assert_eq!(bundle.pods.len(), 7);
+    assert_eq!(bundle.events.len(), 9);
+}

@@ -359,3 +359,35 @@ fn oversized_message_is_bounded() {
     assert!(unhealthy.message.len() <= podmortem::objects::MAX_MESSAGE_BYTES);
     assert!(unhealthy.message.ends_with('…'));
 }
+
+#[test]
+fn events_v1beta1_read_as_v1() {
+    let mut list = case_value("26-event-series.eventsv1.json");
+    list["apiVersion"] = json!("events.k8s.io/v1beta1");
+    for item in list["items"].as_array_mut().expect("items") {
+        item["apiVersion"] = json!("events.k8s.io/v1beta1");
+    }
+    let bundle = read_value("beta.json", &list);
+
+    assert!(bundle.warnings.is_empty(), "{:?}", bundle.warnings);
+    assert_eq!(event(&bundle, "BackOff").count, 157);
+    assert_eq!(event(&bundle, "FailedScheduling").count, 12);
+}
+
+#[test]
+fn distinct_uids_with_same_key_stay_apart() {
+    let list = case_value("02-exit137-liveness-kill.events.json");
+    let mut readiness = list.clone();
+    let unhealthy = &mut readiness["items"][0];
+    unhealthy["metadata"]["uid"] = json!("another-uid");
+    unhealthy["message"] = json!("Readiness probe failed: connection refused");
+
+    let mut bundle = read_value("liveness.json", &list);
+    bundle.extend(read_value("readiness.json", &readiness));
+    let unhealthy = bundle
+        .events
+        .iter()
+        .filter(|event| event.reason == "Unhealthy");
+    assert_eq!(unhealthy.count(), 2);
+    assert_eq!(bundle.events.len(), 5);
+}

@@ -397,3 +397,142 @@ proptest! {
         let _ = read_objects("fuzz.yaml", &bytes);
     }
 }
+
+#[test]
+fn many_bad_items_are_summarised() {
+    let bad_pod = json!({"metadata": {"name": "bad"}, "spec": {"containers": 7}});
+    let good_pod = case_value("01-oomkilled-memory-limit.json");
+    let mut items = vec![bad_pod; 250];
+    items.push(good_pod);
+    let list = json!({"apiVersion": "v1", "kind": "PodList", "items": items});
+    let text = serde_json::to_string_pretty(&list).expect("serialize");
+
+    let bundle = read_objects("pods.json", text.as_bytes()).expect("the good pod loads");
+    assert_eq!(bundle.pods.len(), 1);
+    assert_eq!(bundle.warnings.len(), 101);
+    assert!(
+        bundle.warnings[15].contains(" line "),
+        "{}",
+        bundle.warnings[15]
+    );
+    assert!(
+        !bundle.warnings[16].contains(" line "),
+        "{}",
+        bundle.warnings[16]
+    );
+    assert_eq!(
+        bundle.warnings[100],
+        "`pods.json`: 150 more problems not listed"
+    );
+}
+
+#[test]
+fn folder_is_not_object_file() {
+    let folder = tempfile::tempdir().expect("create a temporary folder");
+    let error = read_objects_file(folder.path()).expect_err("a folder is not a file");
+    assert!(matches!(error, Error::Folder { .. }), "{error}");
+    assert!(error.to_string().contains("--output-directory"), "{error}");
+}
+
+#[test]
+fn documents_before_a_cut_load() {
+    let pod = std::fs::read_to_string(case_path("01-oomkilled-memory-limit.json")).expect("read");
+    let cut = pod.get(..pod.len() / 2).expect("cut at an ASCII byte");
+    let stream = format!("{pod}\n{cut}");
+    let bundle = read_objects("stream.json", stream.as_bytes()).expect("the first pod loads");
+    assert_eq!(bundle.pods.len(), 1);
+    assert_eq!(bundle.warnings.len(), 1);
+    assert!(
+        bundle.warnings[0].contains("invalid JSON: EOF while parsing"),
+        "{:?}",
+        bundle.warnings
+    );
+
+    let yaml = serde_yaml_ng::to_string(&case_value("01-oomkilled-memory-limit.json")).unwrap();
+    let stream = format!("{yaml}---\nkind: Pod\n  apiVersion: v1\n- broken\n");
+    let bundle = read_objects("stream.yaml", stream.as_bytes()).expect("the first pod loads");
+    assert_eq!(bundle.pods.len(), 1);
+    assert_eq!(bundle.warnings.len(), 1);
+    assert!(
+        bundle.warnings[0].contains("invalid YAML"),
+        "{:?}",
+        bundle.warnings
+    );
+}
+
+#[test]
+fn stream_item_error_line_is_absolute() {
+    let good = std::fs::read_to_string(case_path("01-oomkilled-memory-limit.json")).expect("read");
+    let mut bad = case_value("05-exit139-segfault.json");
+    bad["spec"]["containers"] = json!(7);
+    let pretty = serde_json::to_string_pretty(&bad).expect("serialize");
+    let compact = serde_json::to_string(&bad).expect("serialize");
+
+    let stream = format!("{good}\n{pretty}\n");
+    let bundle = read_objects("stream.json", stream.as_bytes()).expect("the good pod loads");
+    let line = stream
+        .lines()
+        .position(|line| line.contains("\"containers\": 7"));
+    let expected = format!(
+        "document 2 (`v1` Pod `shop/operator-6c9b7d5f4-r8n2v`) line {} ",
+        line.unwrap() + 1
+    );
+    assert!(
+        bundle.warnings[0].contains(&expected),
+        "{:?}",
+        bundle.warnings
+    );
+
+    // The compact pod follows a space on the line where the good pod's text ends.
+    let stream = format!("{good} {compact}");
+    let bundle = read_objects("stream.json", stream.as_bytes()).expect("the good pod loads");
+    let direct = serde_json::from_str::<k8s_openapi::api::core::v1::Pod>(&compact)
+        .expect_err("the compact pod is invalid");
+    let line = good.lines().count() + 1;
+    let expected = format!("line {line} column {}:", direct.column() + 1);
+    assert!(
+        bundle.warnings[0].contains(&expected),
+        "{:?}",
+        bundle.warnings
+    );
+}
+
+#[test]
+fn array_and_nested_lists_load() {
+    let pod = case_value("01-oomkilled-memory-limit.json");
+    let pods = case_value("17-node-shutdown.json");
+    let array = serde_json::to_string(&json!([pod, pods])).expect("serialize");
+    let bundle = read_objects("array.json", array.as_bytes()).expect("read the array");
+    assert_eq!(bundle.pods.len(), 3);
+
+    let nested = json!({"apiVersion": "v1", "kind": "List", "items": [pods]});
+    let bundle = read_objects("nested.json", nested.to_string().as_bytes()).expect("read");
+    assert_eq!(bundle.pods.len(), 2);
+
+    let mut deep = case_value("17-node-shutdown.json");
+    for _ in 0..5 {
+        deep = json!({"apiVersion": "v1", "kind": "List", "items": [deep]});
+    }
+    let error = read_objects("deep.json", deep.to_string().as_bytes()).expect_err("too deep");
+    assert!(
+        error.to_string().contains("lists nested more than 4 deep"),
+        "{error}"
+    );
+}
+
+#[test]
+fn huge_bad_values_are_bounded() {
+    let mut list = case_value("13-job-backofflimit.pods.json");
+    list["items"][0]["spec"]["containers"] = json!("x".repeat(1 << 20));
+    list["items"][0]["metadata"]["name"] = json!("n".repeat(1 << 20));
+    let text = serde_json::to_string(&list).expect("serialize");
+
+    let bundle = read_objects("pods.json", text.as_bytes()).expect("the other pods load");
+    assert_eq!(bundle.pods.len(), 4);
+    assert!(
+        bundle.warnings[0].len() < 1024,
+        "{} bytes",
+        bundle.warnings[0].len()
+    );
+    assert!(bundle.warnings[0].contains("invalid Pod: invalid type: string"));
+}

@@ -271,6 +271,20 @@ fn windows_access_violation_is_decoded() {
     );
 }
 
+/// Tools that print NTSTATUS codes unsigned write 0xC0000005 as 3221225477, which does not fit
+/// the API's int32 `exitCode`; it is read as the API would serve it.
+#[test]
+fn unsigned_ntstatus_exit_code_is_read() {
+    let records = analyze_objects(&pod(
+        "windows-unsigned",
+        json!({}),
+        restarted(1, 3221225477, "Error", None),
+    ));
+    let record = only(&records);
+    assert_eq!(record["exit_code"], -1073741819);
+    assert_eq!(kind(record), "crashed");
+}
+
 #[test]
 fn container_cannot_run_is_start_failure() {
     let status = restarted(

@@ -304,7 +304,7 @@ fn limit_keeps_newest_records() {
 
 #[test]
 fn order_falls_back_to_observed_at() {
-    // The cart record has no finish time; it sorts by its observed time, 14:00, which is
+    // The cart record has no finish time, so it sorts by its observed time. That is 14:00,
     // between the OOM kill (15:15) and the liveness kill (13:59).
     let (_folder, store) = filled_store();
 

@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::store::{SqliteStore, default_db_path};
 
-/// Where the store lives.
+/// Location of the store database.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct DbArgs {
     /// SQLite database file. Default: `$XDG_DATA_HOME/podmortem/podmortem.db`, else
@@ -32,7 +32,7 @@ impl DbArgs {
     }
 
     /// Opens a store that must already exist, for the commands that only read it: a missing
-    /// file is an error that says how to fill it, and no empty file is left behind.
+    /// file is an error that names the commands that fill it, and no empty file is created.
     pub fn open_existing_store(&self) -> anyhow::Result<SqliteStore> {
         Ok(SqliteStore::open_existing(&self.path()?)?)
     }

@@ -93,7 +93,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds the store filter. It asks for one record more than `--limit`, so `run` can tell
+/// Builds the store filter. It requests one record more than `--limit`, so `run` can tell
 /// whether more exist.
 fn build_filter(args: &ListArgs, now: Timestamp) -> anyhow::Result<Filter> {
     let since = args

@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::model::{EventRecord, LogLine, LogSource, Stream, Termination};
 
-/// How `list` and `show` print records.
+/// Output formats of `list` and `show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Aligned columns, one exit per line.
@@ -33,6 +33,11 @@ pub enum OutputFormat {
 
 /// Maximum characters of a summary in the table format.
 const SUMMARY_WIDTH: usize = 60;
+
+/// Maximum characters of a name or reason in the tables: 253, the maximum length of a
+/// DNS-1123 subdomain and so of most Kubernetes object names. Records read from files are not
+/// validated, so longer values are cut.
+const NAME_WIDTH: usize = 253;
 
 /// Maximum characters of one log line, message or event message in `show`; the rest is cut.
 const DETAIL_TEXT_WIDTH: usize = 2048;
@@ -91,9 +96,9 @@ fn table_rows(records: &[Termination], wide: bool) -> Vec<Vec<String>> {
 
 fn table_row(record: &Termination, wide: bool) -> Vec<String> {
     let mut row = vec![
-        escape(&record.namespace).into_owned(),
-        escape(&record.pod).into_owned(),
-        escape(&record.container).into_owned(),
+        cut(&record.namespace, NAME_WIDTH),
+        cut(&record.pod, NAME_WIDTH),
+        cut(&record.container, NAME_WIDTH),
         record.restart_count.to_string(),
         exit_text(record),
         cause_text(record),
@@ -104,7 +109,7 @@ fn table_row(record: &Termination, wide: bool) -> Vec<String> {
     if wide {
         row.push(optional(record.node.as_deref()));
         row.push(kind_name(record).to_owned());
-        row.push(owner_text(record));
+        row.push(cut(&owner_text(record), NAME_WIDTH));
         row.push(optional(record.reason.as_deref()));
         row.push(record.log_source.map_or("-", log_source_name).to_owned());
         row.push(summary_or_dash(&record.cause.summary, usize::MAX));
@@ -366,53 +371,11 @@ fn exit_text(record: &Termination) -> String {
         .signal
         .as_deref()
         .filter(|signal| !signal.is_empty())
-        .map(|signal| escape(signal).into_owned())
-        .or_else(|| signal_from_exit_code(code).map(str::to_owned));
+        .map(|signal| escape(signal).into_owned());
     match signal {
         Some(signal) => format!("{code} ({signal})"),
         None => code.to_string(),
     }
-}
-
-/// Returns the name of signal `code - 128`, the convention of POSIX shells and container
-/// runtimes for a process killed by a signal. Numbers are those of Linux on x86 and ARM
-/// (`signal(7)`).
-fn signal_from_exit_code(code: i64) -> Option<&'static str> {
-    const NAMES: [&str; 31] = [
-        "SIGHUP",
-        "SIGINT",
-        "SIGQUIT",
-        "SIGILL",
-        "SIGTRAP",
-        "SIGABRT",
-        "SIGBUS",
-        "SIGFPE",
-        "SIGKILL",
-        "SIGUSR1",
-        "SIGSEGV",
-        "SIGUSR2",
-        "SIGPIPE",
-        "SIGALRM",
-        "SIGTERM",
-        "SIGSTKFLT",
-        "SIGCHLD",
-        "SIGCONT",
-        "SIGSTOP",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGURG",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGVTALRM",
-        "SIGPROF",
-        "SIGWINCH",
-        "SIGIO",
-        "SIGPWR",
-        "SIGSYS",
-    ];
-    let number = usize::try_from(code.checked_sub(129)?).ok()?;
-    NAMES.get(number).copied()
 }
 
 fn cause_text(record: &Termination) -> String {
@@ -460,7 +423,7 @@ fn log_source_description(source: LogSource) -> &'static str {
 
 fn optional(value: Option<&str>) -> String {
     match value.filter(|value| !value.is_empty()) {
-        Some(value) => escape(value).into_owned(),
+        Some(value) => cut(value, NAME_WIDTH),
         None => "-".to_owned(),
     }
 }
@@ -581,15 +544,23 @@ mod tests {
         assert_eq!(cut("longer than ten", 10), "longer th…");
     }
 
+    /// The EXIT column names a signal only when the record has one, so kubelet's placeholder
+    /// 137 (no signal) does not read as an observed SIGKILL.
     #[test]
-    fn exit_code_signal_names() {
-        assert_eq!(signal_from_exit_code(137), Some("SIGKILL"));
-        assert_eq!(signal_from_exit_code(139), Some("SIGSEGV"));
-        assert_eq!(signal_from_exit_code(143), Some("SIGTERM"));
-        assert_eq!(signal_from_exit_code(128), None);
-        assert_eq!(signal_from_exit_code(1), None);
-        assert_eq!(signal_from_exit_code(3_221_225_477), None);
-        assert_eq!(signal_from_exit_code(i64::MIN), None);
+    fn exit_column_shows_recorded_signal_only() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/cases/01-oomkilled-memory-limit.json"
+        );
+        let pod = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let mut record = crate::detect::detect_pod(&pod).remove(0);
+        assert_eq!(exit_text(&record), "137 (SIGKILL)");
+
+        record.signal = None;
+        assert_eq!(exit_text(&record), "137");
+
+        record.exit_code = None;
+        assert_eq!(exit_text(&record), "-");
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! whole section. kubectl writes the log bytes as they come, so when a log does not end in a
 //! newline the END marker follows its last line on the same line.
 //!
-//! Pods, events (and Jobs, when a `jobs.json` was added by hand) and logs are read; the other
-//! kinds are not needed to explain exits and are skipped.
+//! Pods, events, logs and Jobs (when a `jobs.json` was added by hand) are read. The other
+//! kinds are skipped, because they do not explain exits.
 
 use std::path::{Path, PathBuf};
 
@@ -97,10 +97,8 @@ fn read_namespace(folder: &Path, read: &mut DumpRead) {
         }
         match read_log_file(&path) {
             Ok((logs, errors)) => {
-                read.bundle.extend(Bundle {
-                    logs,
-                    ..Bundle::default()
-                });
+                // Each pod folder has its own logs.txt, so these logs are new to the bundle.
+                read.bundle.logs.extend(logs);
                 read.errors.extend(errors);
             }
             Err(error) => read.errors.push(error),
@@ -175,7 +173,10 @@ pub(crate) fn parse_logs(path: &Path, text: &str, from: usize) -> (Vec<DumpLog>,
                     line: line_number(text, start),
                     container: section.container.to_owned(),
                 });
-                (text.get(body_start..), text.len(), false)
+                // The next section, if any, still starts at its own START marker.
+                let next = find_line_starting(text, body_start, START_PREFIX);
+                let end = next.unwrap_or(text.len());
+                (text.get(body_start..end), end, false)
             }
         };
         logs.push(section.into_log(path, body.unwrap_or_default(), terminated));
@@ -218,8 +219,12 @@ impl Section<'_> {
 }
 
 /// Parses `==== START logs for container <c> of pod <ns>/<pod> ====`. Container, namespace
-/// and pod names hold no spaces or `/`, so the first ` of pod ` and `/` split them.
+/// and pod names contain no spaces or `/`, so the first ` of pod ` and `/` split them. A
+/// marker longer than three maximum-length names plus its words is rejected.
 fn parse_header(header: &str) -> Option<Section<'_>> {
+    if header.len() > 1024 {
+        return None;
+    }
     let rest = header.trim_end_matches('\r').strip_prefix(START_PREFIX)?;
     let rest = rest.strip_suffix(MARKER_SUFFIX)?;
     let (container, pod) = rest.split_once(" of pod ")?;
@@ -275,15 +280,18 @@ fn fetch_error(body: &str) -> Option<String> {
     (is_error && !line.contains('\n')).then(|| tail(line).0)
 }
 
-/// Returns the last [`MAX_LOG_BYTES`] of `body`, cut at the next line start, and whether
-/// anything was cut.
+/// Returns the last [`MAX_LOG_BYTES`] of `body`, starting at a line start unless that would
+/// leave nothing, and whether anything was cut.
 fn tail(body: &str) -> (String, bool) {
     if body.len() <= MAX_LOG_BYTES {
         return (body.to_owned(), false);
     }
+
     let mut start = body.ceil_char_boundary(body.len() - MAX_LOG_BYTES);
-    if let Some(newline) = body.get(start..).and_then(|rest| rest.find('\n')) {
-        start += newline + 1;
+    let newline = body.get(start..).and_then(|rest| rest.find('\n'));
+    let line_start = newline.map(|newline| start + newline + 1);
+    if let Some(line_start) = line_start.filter(|line_start| *line_start < body.len()) {
+        start = line_start;
     }
     (body.get(start..).unwrap_or_default().to_owned(), true)
 }
@@ -347,6 +355,30 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(logs[0].text, "panic: boom\n");
         assert!(logs[0].truncated);
+    }
+
+    #[test]
+    fn missing_end_stops_at_next_section() {
+        let text = "==== START logs for container init of pod shop/web ====\n\
+                    cut here\n\
+                    ==== START logs for container app of pod shop/web ====\n\
+                    serving\n\
+                    ==== END logs for container app of pod shop/web ====\n";
+        let (logs, errors) = parse(text);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].text, "cut here\n");
+        assert!(logs[0].truncated);
+        assert_eq!(logs[1].text, "serving\n");
+        assert!(!logs[1].truncated);
+    }
+
+    #[test]
+    fn long_single_line_keeps_tail() {
+        let body = "x".repeat(MAX_LOG_BYTES + 10) + "\n";
+        let (text, cut) = tail(&body);
+        assert!(cut);
+        assert_eq!(text.len(), MAX_LOG_BYTES);
     }
 
     #[test]

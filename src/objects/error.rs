@@ -70,6 +70,13 @@ pub enum Error {
     },
 
     #[error(
+        "`{}`: a folder, not a file; expected a JSON or YAML file, or a folder written by \
+         `kubectl cluster-info dump --output-directory`",
+        .path.display()
+    )]
+    Folder { path: PathBuf },
+
+    #[error(
         "`{}`: not a `kubectl cluster-info dump` folder (no `nodes.json` and no namespace \
          folder with `pods.json`); pass the folder given to `--output-directory`",
         .path.display()

@@ -19,7 +19,7 @@ use k8s_openapi::api::events::v1::Event as EventsEvent;
 
 use crate::model::{EventRecord, ObjectRef};
 
-/// Maximum length of a stored event message, in bytes. Messages are untrusted text; longer
+/// Maximum length of a stored event message, in bytes. Messages are untrusted text, so longer
 /// ones are cut at a character boundary and end in `…`.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 
@@ -135,7 +135,7 @@ fn known(time: Option<Timestamp>) -> Option<Timestamp> {
 }
 
 /// Returns the number of occurrences: the largest positive count among the legacy count and
-/// `series.count`, and 1 when neither is set, because every stored event happened once.
+/// `series.count`, and 1 when neither is set, because a stored event happened at least once.
 fn occurrences(counts: &[Option<i32>]) -> u32 {
     counts
         .iter()

@@ -68,6 +68,14 @@ pub struct DumpLog {
 }
 
 impl Bundle {
+    /// True when the bundle has no pods, events, Jobs or logs. Warnings do not count.
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+            && self.events.is_empty()
+            && self.jobs.is_empty()
+            && self.logs.is_empty()
+    }
+
     /// Adds an event with its `metadata.uid`, keeping `event_uids` in step with `events`.
     pub fn push_event(&mut self, event: EventRecord, uid: Option<String>) {
         self.event_uids.resize(self.events.len(), None);
@@ -77,9 +85,9 @@ impl Bundle {
 
     /// Merges `other` into `self`. Pods and Jobs are the same object when their uids match
     /// (`namespace/name` when a uid is missing), and the copy with the higher
-    /// `resourceVersion` wins. Events are the same when their uids match or when object,
-    /// reason and first-seen time match, and the copy with more occurrences (then the later
-    /// last-seen time) wins. Logs are the same per namespace, pod and container, and the copy
+    /// `resourceVersion` wins. Events are the same when their uids match, or when one lacks a
+    /// uid and object, reason and first-seen time match. The copy with more occurrences (then
+    /// the later last-seen time) wins. Logs are the same per namespace, pod and container, and the copy
     /// from `other` wins. Warnings are appended.
     pub fn extend(&mut self, other: Bundle) {
         merge_objects(&mut self.pods, other.pods, |pod| &pod.metadata);
@@ -104,10 +112,14 @@ impl Bundle {
         for event in events {
             let uid = uids.next().flatten();
             let key = EventKey::of(&event);
-            let found = uid
-                .as_ref()
-                .and_then(|uid| by_uid.get(uid))
-                .or(by_key.get(&key));
+            let by_uid_match = uid.as_ref().and_then(|uid| by_uid.get(uid));
+            // Two events with different uids stay apart even when their keys match: a
+            // liveness and a readiness failure can share object, reason and second.
+            let key_match = by_key.get(&key).filter(|index| {
+                let known_uid = self.event_uids.get(**index).cloned().flatten();
+                uid.is_none() || known_uid.is_none()
+            });
+            let found = by_uid_match.or(key_match);
             match found.copied() {
                 Some(index) => self.replace_event(index, event, uid),
                 None => {
@@ -137,15 +149,28 @@ impl Bundle {
     }
 
     fn merge_logs(&mut self, logs: Vec<DumpLog>) {
+        let key = |log: &DumpLog| {
+            (
+                log.namespace.clone(),
+                log.pod.clone(),
+                log.container.clone(),
+            )
+        };
+        let mut index: HashMap<_, usize> = HashMap::new();
+        for (position, log) in self.logs.iter().enumerate() {
+            index.insert(key(log), position);
+        }
+
         for log in logs {
-            let same = |known: &&mut DumpLog| {
-                known.namespace == log.namespace
-                    && known.pod == log.pod
-                    && known.container == log.container
-            };
-            match self.logs.iter_mut().find(same) {
+            let known = index
+                .get(&key(&log))
+                .and_then(|position| self.logs.get_mut(*position));
+            match known {
                 Some(known) => *known = log,
-                None => self.logs.push(log),
+                None => {
+                    index.insert(key(&log), self.logs.len());
+                    self.logs.push(log);
+                }
             }
         }
     }

@@ -13,8 +13,8 @@
 //! that item. A bad or unsupported item becomes a warning in [`Bundle::warnings`] and the other
 //! items still load, because losing a whole list over one odd object would hide the exits that
 //! the other objects record. A source from which nothing loads at all returns its first problem
-//! as the error. Items of a `PodList`, `EventList` or `JobList` may omit `apiVersion` and `kind`
-//! (the API server omits them) and take them from the list; items of a plain `List` (what
+//! as the error. Items of a `PodList`, `EventList` or `JobList` may omit `apiVersion` and `kind`,
+//! as the API server does, and then take them from the list. Items of a plain `List` (what
 //! `kubectl get pods,events -o json` writes) must carry their own.
 
 use std::borrow::Cow;
@@ -43,6 +43,21 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 /// Lists nested deeper than this inside a `List` are reported instead of read.
 const MAX_LIST_DEPTH: usize = 4;
 
+/// Maximum length of a parser message in an error, in bytes. serde quotes the offending value
+/// in its messages, and that value is untrusted input of any size.
+const MAX_DETAIL_BYTES: usize = 300;
+
+/// Maximum length of a name, namespace, kind or `apiVersion` quoted in an error, in bytes.
+/// Kubernetes names are at most 253 bytes.
+const MAX_NAME_BYTES: usize = 253;
+
+/// Number of item problems per source that get a line and column.
+const MAX_LOCATED_PROBLEMS: usize = 16;
+
+/// Number of problems per source listed one by one in [`Bundle::warnings`]; the rest are
+/// counted in one last warning.
+const MAX_WARNINGS: usize = 100;
+
 /// Reads the objects in the file at `path`; `-` reads standard input.
 pub fn read_objects_file(path: &Path) -> Result<Bundle, Error> {
     if path == Path::new("-") {
@@ -50,6 +65,11 @@ pub fn read_objects_file(path: &Path) -> Result<Bundle, Error> {
         return read_objects("-", &bytes);
     }
 
+    if path.is_dir() {
+        return Err(Error::Folder {
+            path: path.to_owned(),
+        });
+    }
     let file = fs_err::File::open(path)?;
     let source = path.display().to_string();
     let size = file.metadata()?.len();
@@ -199,17 +219,20 @@ struct Document {
     addressable: bool,
 }
 
-fn json_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
+/// Parses a JSON stream into documents, up to the first syntax error if there is one.
+fn json_documents(place: &Place, text: &str) -> (Vec<Document>, Option<Error>) {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut documents = Vec::new();
     loop {
         let start = stream.byte_offset();
-        let Some(next) = stream.next() else { break };
-        let value = next.map_err(|error| json_syntax(place, &error))?;
+        let value = match stream.next() {
+            None => return (documents, None),
+            Some(Ok(value)) => value,
+            Some(Err(error)) => return (documents, Some(json_syntax(place, &error))),
+        };
         let end = stream.byte_offset();
         push_documents(&mut documents, value, start, end);
     }
-    Ok(documents)
 }
 
 /// Adds one parsed JSON value; the elements of a top-level array are documents of their own.
@@ -229,10 +252,17 @@ fn push_documents(documents: &mut Vec<Document>, value: Value, start: usize, end
     }
 }
 
-fn yaml_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
+/// Parses a YAML stream into documents, up to the first syntax error if there is one.
+///
+/// NOTE: YAML cut at a line boundary is usually still valid YAML, so a truncated file can load
+/// as objects with their last fields missing and no error. Only JSON detects every cut.
+fn yaml_documents(place: &Place, text: &str) -> (Vec<Document>, Option<Error>) {
     let mut documents = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(document).map_err(|error| yaml_syntax(place, &error))?;
+        let value = match Value::deserialize(document) {
+            Ok(value) => value,
+            Err(error) => return (documents, Some(yaml_syntax(place, &error))),
+        };
         // Empty documents (a leading `---`, comments only) contain nothing to read.
         if value.is_null() {
             continue;
@@ -245,7 +275,7 @@ fn yaml_documents(place: &Place, text: &str) -> Result<Vec<Document>, Error> {
             addressable: true,
         });
     }
-    Ok(documents)
+    (documents, None)
 }
 
 fn json_syntax(place: &Place, error: &serde_json::Error) -> Error {
@@ -255,7 +285,7 @@ fn json_syntax(place: &Place, error: &serde_json::Error) -> Error {
     Error::Syntax {
         place: Box::new(place),
         format: Format::Json,
-        message: without_position(&error.to_string()),
+        message: parser_message(&error.to_string()),
         hint: Format::Json.syntax_hint(error.is_eof()),
     }
 }
@@ -266,7 +296,7 @@ fn yaml_syntax(place: &Place, error: &serde_yaml_ng::Error) -> Error {
         place.line = Some(location.line());
         place.column = Some(location.column());
     }
-    let message = without_position(&error.to_string());
+    let message = parser_message(&error.to_string());
     // libyaml reports a document cut inside a block or a quoted scalar this way.
     let ends_early = message.contains("end of stream") || message.contains("unexpected end");
     Error::Syntax {
@@ -275,6 +305,11 @@ fn yaml_syntax(place: &Place, error: &serde_yaml_ng::Error) -> Error {
         hint: Format::Yaml.syntax_hint(ends_early),
         message,
     }
+}
+
+/// Returns a parser's message without its position and bounded to [`MAX_DETAIL_BYTES`].
+fn parser_message(message: &str) -> String {
+    bounded(&without_position(message), MAX_DETAIL_BYTES)
 }
 
 /// Removes each ` at line N column M` that serde_json and serde_yaml_ng put in messages,
@@ -332,11 +367,15 @@ fn kind_of(api_version: &str, kind: &str) -> Option<Kind> {
     let kind = match (api_version, kind) {
         ("v1", "Pod") => Kind::Pod,
         ("v1", "Event") => Kind::CoreEvent,
-        ("events.k8s.io/v1", "Event") => Kind::EventsEvent,
+        // v1beta1 has the same fields as v1. Kubernetes 1.25 removed it, but files saved
+        // from older clusters still carry it.
+        ("events.k8s.io/v1" | "events.k8s.io/v1beta1", "Event") => Kind::EventsEvent,
         ("batch/v1", "Job") => Kind::Job,
         ("v1", "PodList") => Kind::List(Some(ItemKind::Pod)),
         ("v1", "EventList") => Kind::List(Some(ItemKind::CoreEvent)),
-        ("events.k8s.io/v1", "EventList") => Kind::List(Some(ItemKind::EventsEvent)),
+        ("events.k8s.io/v1" | "events.k8s.io/v1beta1", "EventList") => {
+            Kind::List(Some(ItemKind::EventsEvent))
+        }
         ("batch/v1", "JobList") => Kind::List(Some(ItemKind::Job)),
         ("v1", "List") => Kind::List(None),
         _ => return None,
@@ -355,6 +394,16 @@ impl From<ItemKind> for Kind {
     }
 }
 
+/// Relabels an events.k8s.io/v1beta1 event as v1, because k8s-openapi's v1 type rejects any
+/// other `apiVersion`.
+fn as_events_v1(mut value: Value) -> Value {
+    let beta = value.get("apiVersion").and_then(Value::as_str) == Some("events.k8s.io/v1beta1");
+    if let (true, Some(object)) = (beta, value.as_object_mut()) {
+        object.insert("apiVersion".to_owned(), Value::from("events.k8s.io/v1"));
+    }
+    value
+}
+
 /// `apiVersion` and `kind` of a value, each `None` when absent or not a non-empty string.
 fn type_meta(value: &Value) -> (Option<&str>, Option<&str>) {
     let field = |name| {
@@ -366,10 +415,16 @@ fn type_meta(value: &Value) -> (Option<&str>, Option<&str>) {
     (field("apiVersion"), field("kind"))
 }
 
-/// ``"`v1` Pod `shop/web-1`"`` for messages, from whatever parts the value has.
+/// ``"`v1` Pod `shop/web-1`"`` for messages, from whatever parts the value has, each part
+/// bounded because it comes from the input.
 fn describe(api_version: &str, kind: &str, value: &Value) -> String {
     let metadata = value.get("metadata");
-    let text = |name| metadata.and_then(|m| m.get(name)).and_then(Value::as_str);
+    let text = |name| {
+        let text = metadata.and_then(|m| m.get(name)).and_then(Value::as_str)?;
+        Some(bounded(text, MAX_NAME_BYTES))
+    };
+    let api_version = bounded(api_version, MAX_NAME_BYTES);
+    let kind = bounded(kind, MAX_NAME_BYTES);
     let name = match (text("namespace"), text("name")) {
         (Some(namespace), Some(name)) => format!(" `{namespace}/{name}`"),
         (None, Some(name)) => format!(" `{name}`"),
@@ -401,13 +456,21 @@ struct Position<'d> {
 }
 
 impl Reader<'_> {
-    /// Parses the text into documents and reads each one. Errors only when the text is not
-    /// valid JSON or YAML, because then no document boundary can be trusted.
+    /// Parses the text into documents and reads each one. A syntax error ends the parsing,
+    /// because no later document boundary can be trusted. It fails the source when it comes
+    /// before the first document, and is a problem like any other after it, so the documents
+    /// before a cut keep their objects.
     fn read_documents(&mut self) -> Result<(), Error> {
-        let documents = match self.format {
-            Format::Json => json_documents(&self.place, self.text)?,
-            Format::Yaml => yaml_documents(&self.place, self.text)?,
+        let (documents, syntax_error) = match self.format {
+            Format::Json => json_documents(&self.place, self.text),
+            Format::Yaml => yaml_documents(&self.place, self.text),
         };
+        match syntax_error {
+            Some(error) if documents.is_empty() => return Err(error),
+            Some(error) => self.problems.push(error),
+            None => {}
+        }
+
         self.several = documents.len() > 1;
         self.documents = documents.len();
         for document in documents {
@@ -450,14 +513,16 @@ impl Reader<'_> {
             place.object = Some(describe(&api_version, &kind_name, &value));
             self.problems.push(Error::UnsupportedKind {
                 place: Box::new(place),
-                api_version,
-                kind: kind_name,
+                api_version: bounded(&api_version, MAX_NAME_BYTES),
+                kind: bounded(&kind_name, MAX_NAME_BYTES),
             });
             return;
         };
         match kind {
             Kind::List(item_kind) => self.read_list(position, value, item_kind),
             Kind::Pod => {
+                let mut value = value;
+                wrap_unsigned_exit_codes(&mut value);
                 if let Some(pod) = self.deserialize::<Pod>(position, value, "Pod") {
                     self.bundle.pods.push(pod);
                 }
@@ -474,6 +539,7 @@ impl Reader<'_> {
                 }
             }
             Kind::EventsEvent => {
+                let value = as_events_v1(value);
                 if let Some(event) = self.deserialize::<EventsEvent>(position, value, "Event") {
                     let record = event_from_events_v1(&event);
                     self.bundle.push_event(record, event.metadata.uid);
@@ -539,14 +605,21 @@ impl Reader<'_> {
             Err(error) => {
                 let mut place = self.place_of(position);
                 place.object = Some(object);
-                if let Some((line, column)) = self.locate::<T>(position) {
+                // Locating parses the document again, so only the first few problems get a
+                // line and a list of bad items costs at most that many extra passes.
+                let found = if self.problems.len() < MAX_LOCATED_PROBLEMS {
+                    self.locate::<T>(position)
+                } else {
+                    None
+                };
+                if let Some((line, column)) = found {
                     place.line = Some(line);
                     place.column = Some(column);
                 }
                 self.problems.push(Error::InvalidObject {
                     place: Box::new(place),
                     kind: kind.to_owned(),
-                    message: without_position(&error.to_string()),
+                    message: parser_message(&error.to_string()),
                 });
                 None
             }
@@ -606,10 +679,7 @@ impl Reader<'_> {
     /// Returns the bundle with the problems as warnings, or the first problem when nothing
     /// was read.
     fn finish(mut self) -> Result<Bundle, Error> {
-        let read_nothing = self.bundle.pods.is_empty()
-            && self.bundle.events.is_empty()
-            && self.bundle.jobs.is_empty()
-            && self.bundle.logs.is_empty();
+        let read_nothing = self.bundle.is_empty();
         if read_nothing && !self.problems.is_empty() {
             return Err(self.problems.swap_remove(0));
         }
@@ -619,10 +689,27 @@ impl Reader<'_> {
             });
         }
 
-        let warnings = self.problems.iter().map(ToString::to_string);
-        self.bundle.warnings.extend(warnings);
+        let listed = self.problems.iter().take(MAX_WARNINGS);
+        self.bundle.warnings.extend(listed.map(ToString::to_string));
+        let unlisted = self.problems.len().saturating_sub(MAX_WARNINGS);
+        if unlisted > 0 {
+            let source = &self.place.source;
+            let summary = format!("`{source}`: {unlisted} more problems not listed");
+            self.bundle.warnings.push(summary);
+        }
         Ok(self.bundle)
     }
+}
+
+/// Cuts untrusted `text` to `max` bytes at a character boundary, ending it in `…` when cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let end = text.floor_char_boundary(max.saturating_sub('…'.len_utf8()));
+    let mut cut = text.get(..end).unwrap_or_default().to_owned();
+    cut.push('…');
+    cut
 }
 
 /// Converts a position in the text that starts at byte `start` into one in the whole text.
@@ -713,5 +800,44 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for LocateItem<'_, T> {
         })?;
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
+    }
+}
+
+/// Rewrites `exitCode` values of a pod's container states that exceed `i32` but fit in `u32` to
+/// their two's-complement `i32`. `exitCode` is an int32 in the API, but tools that print
+/// Windows NTSTATUS codes unsigned write 0xC0000005 as 3221225477, which the API serves as
+/// -1073741819; without this the whole pod would fail to load over one field.
+fn wrap_unsigned_exit_codes(pod: &mut Value) {
+    let Some(status) = pod.get_mut("status").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for group in [
+        "initContainerStatuses",
+        "containerStatuses",
+        "ephemeralContainerStatuses",
+    ] {
+        let Some(statuses) = status.get_mut(group).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for container in statuses {
+            for state in ["state", "lastState"] {
+                let terminated = container
+                    .get_mut(state)
+                    .and_then(|state| state.get_mut("terminated"));
+                let Some(exit_code) =
+                    terminated.and_then(|terminated| terminated.get_mut("exitCode"))
+                else {
+                    continue;
+                };
+                let wrapped = exit_code
+                    .as_u64()
+                    .filter(|code| *code > i32::MAX as u64)
+                    .and_then(|code| u32::try_from(code).ok())
+                    .map(|code| code as i32);
+                if let Some(wrapped) = wrapped {
+                    *exit_code = Value::from(wrapped);
+                }
+            }
+        }
     }
 }

@@ -63,7 +63,7 @@ pub trait Store {
     ) -> Result<Vec<Termination>, Error>;
 }
 
-/// Errors of the store. Each names the database file it is about.
+/// Errors of the store. Those about a database file name it first.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("no database path: set `PODMORTEM_DB`, `XDG_DATA_HOME` or `HOME`, or pass `--db PATH`")]
@@ -82,7 +82,7 @@ pub enum Error {
     NotADatabase {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     #[error(
@@ -106,7 +106,7 @@ pub enum Error {
         path: PathBuf,
         action: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     #[error("`{path}`: stored record `{id}` is not valid JSON of a record")]
@@ -128,9 +128,23 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// An error from SQLite, printed once. `rusqlite` errors report their SQLite code as a
+/// source that repeats the message, so this wrapper hides it.
+#[derive(Debug)]
+pub struct SqliteError(pub rusqlite::Error);
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
 /// Returns where the database lives when no `--db` is given: `$PODMORTEM_DB`, else
 /// `$XDG_DATA_HOME/podmortem/podmortem.db`, else `$HOME/.local/share/podmortem/podmortem.db`.
-/// Empty variables count as unset, as the XDG base directory specification requires.
+/// Empty variables count as unset, as the XDG Base Directory Specification says of
+/// `XDG_DATA_HOME`.
 pub fn default_db_path() -> Result<PathBuf, Error> {
     db_path_from(|name| std::env::var_os(name))
 }

@@ -2,15 +2,15 @@
 //!
 //! Layout: one row per record in `termination`, with the full record as JSON in `record` and
 //! copies of the filtered fields in their own indexed columns. Events stay inside the JSON
-//! rather than in a child table, because nothing queries events apart from their record:
-//! every read needs the whole record, and a child table would add a join to every read and
-//! a delete-and-insert of its events to every merge, with no query to gain from it.
+//! rather than in a child table, because nothing queries events apart from their record.
+//! Every read needs the whole record anyway, and a child table would add a join to every read
+//! and a delete-and-insert of the events to every merge.
 //!
 //! Times are stored as microseconds since the Unix epoch, so filters and ordering compare
 //! times at microsecond precision. Kubernetes reports container times in whole seconds and
 //! event times in microseconds, so no real input is affected.
 //!
-//! The schema version is SQLite's `PRAGMA user_version`. [`MIGRATIONS`] holds the ordered
+//! The schema version is SQLite's `PRAGMA user_version`. [`MIGRATIONS`] lists the ordered
 //! steps from an empty file to the current schema, and each step runs in its own transaction
 //! together with the version bump. A file with a version above [`SCHEMA_VERSION`] was written
 //! by a newer podmortem and is rejected rather than misread.
@@ -28,7 +28,7 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Error, Filter, Store, UpsertSummary};
+use super::{Error, Filter, SqliteError, Store, UpsertSummary};
 use crate::merge::merge_into;
 use crate::model::Termination;
 
@@ -36,7 +36,9 @@ use crate::model::Termination;
 const MIGRATIONS: &[&str] = &[
     // Version 1: records with their filter columns. `sort_at` is `finished_at`, or
     // `observed_at` when the finish time is unknown. The rowid `seq` breaks ties in the order
-    // and is the implicit last column of every index, so `ORDER BY sort_at, seq` needs no sort.
+    // and is the implicit last column of every index, so `ORDER BY sort_at, seq` needs no sort
+    // when the filter fixes every column before `sort_at`. A filter on `container` alone has
+    // no index of its own and scans in time order.
     "CREATE TABLE termination (
         seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
@@ -51,20 +53,30 @@ const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     CREATE INDEX termination_sort_at ON termination (sort_at);
+    CREATE INDEX termination_expected ON termination (expected, sort_at);
     CREATE INDEX termination_namespace ON termination (namespace, sort_at);
     CREATE INDEX termination_namespace_cause ON termination (namespace, cause_kind, sort_at);
+    CREATE INDEX termination_namespace_pod ON termination (namespace, pod, container, sort_at);
     CREATE INDEX termination_pod ON termination (pod, container, sort_at);
-    CREATE INDEX termination_container ON termination (container, sort_at);
-    CREATE INDEX termination_cause ON termination (cause_kind, sort_at);
-    CREATE INDEX termination_expected ON termination (expected, sort_at);",
+    CREATE INDEX termination_cause ON termination (cause_kind, sort_at);",
 ];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// How long a connection waits for another process's lock before failing with `database is
-/// locked`. An upsert of a few thousand records commits well within it.
+/// locked`. A batch of 10,000 records took between 1 and 3 s to commit on a loaded 2-core
+/// machine (`benches/store.rs`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Page size of new files. A record's JSON is a few KiB (most of it the log tail), so the
+/// default 4 KiB pages would hold one record each and spill longer ones into overflow pages.
+const PAGE_SIZE: i64 = 16 * 1024;
+
+/// Page cache per connection, as SQLite's negative `cache_size` (KiB). The default of 2 MiB
+/// cannot hold the id index of a million records (an estimated 50 MiB), so upserts of new
+/// records into a large store would read index pages back from the OS on every insert.
+const CACHE_SIZE_KIB: i64 = -64 * 1024;
 
 const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, finished_at, \
                        observed_at, sort_at, record";
@@ -100,6 +112,8 @@ impl SqliteStore {
             });
         }
 
+        // NOTE: readers open the file read-write, because a WAL database needs its `-shm` and
+        // `-wal` files next to it. A database on read-only media is not supported yet.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags)
             .map_err(sqlite_error(path, "open the database"))?;
@@ -121,6 +135,11 @@ impl SqliteStore {
             .connection
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(store.error("set the busy timeout"))?;
+        // Takes effect only on a file without tables; SQLite ignores it afterwards.
+        store
+            .connection
+            .pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(store.error("set `page_size`"))?;
         store
             .connection
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -129,6 +148,10 @@ impl SqliteStore {
             .connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(store.error("set `synchronous`"))?;
+        store
+            .connection
+            .pragma_update(None, "cache_size", CACHE_SIZE_KIB)
+            .map_err(store.error("set `cache_size`"))?;
 
         store.migrate()?;
         Ok(store)
@@ -343,7 +366,9 @@ fn row_values(record: &Termination) -> Result<[Value; 10], Error> {
 
 /// Builds the `SELECT` for a filter, with its parameters in order.
 fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
-    let mut sql = String::from("SELECT id, record FROM termination WHERE 1 = 1");
+    let mut sql = String::from("SELECT id, record FROM termination");
+    sql.push_str(index_hint(filter));
+    sql.push_str(" WHERE 1 = 1");
     let mut params = Vec::new();
     let mut condition = |clause: &str, value: Value| {
         sql.push_str(" AND ");
@@ -369,8 +394,20 @@ fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
     if let Some(until) = filter.until {
         condition("sort_at <= ?", Value::Integer(micros(until)));
     }
+    // `expected` has two values, so its index only helps the query with no narrower filter
+    // (`podmortem list` as typed). Otherwise the unary `+` keeps SQLite's planner, which has
+    // no statistics, from picking that index over a selective one.
     if !filter.include_expected {
-        condition("expected = ?", Value::Integer(0));
+        let narrowed = filter.namespace.is_some()
+            || filter.pod.is_some()
+            || filter.container.is_some()
+            || filter.cause.is_some();
+        let clause = if narrowed {
+            "+expected = ?"
+        } else {
+            "expected = ?"
+        };
+        condition(clause, Value::Integer(0));
     }
 
     // SQLite reads a negative LIMIT as no limit.
@@ -380,6 +417,18 @@ fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
     sql.push_str(" ORDER BY sort_at DESC, seq DESC LIMIT ?");
     params.push(Value::Integer(limit));
     (sql, params)
+}
+
+/// Returns the `INDEXED BY` clause for filters on a pod. Without statistics SQLite's planner
+/// prefers the namespace index, because it returns rows already in time order, over the pod
+/// index that returns a hundred rows to sort. On a million records that choice scanned the
+/// whole namespace and took 390 ms in place of 3.5 ms (`benches/store.rs`, `pod_history`).
+fn index_hint(filter: &Filter) -> &'static str {
+    match (&filter.namespace, &filter.pod) {
+        (Some(_), Some(_)) => " INDEXED BY termination_namespace_pod",
+        (None, Some(_)) => " INDEXED BY termination_pod",
+        _ => "",
+    }
 }
 
 fn micros(time: Timestamp) -> i64 {
@@ -414,13 +463,99 @@ fn sqlite_error(
 ) -> impl FnOnce(rusqlite::Error) -> Error + use<> {
     let path = path.to_owned();
     move |source| match source.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-            Error::NotADatabase { path, source }
-        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::NotADatabase {
+            path,
+            source: SqliteError(source),
+        },
         _ => Error::Sqlite {
             path,
             action,
-            source,
+            source: SqliteError(source),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CauseKind;
+
+    /// Returns SQLite's plan for the query of `filter`, one step per line.
+    fn plan(filter: &Filter) -> String {
+        let connection = Connection::open_in_memory().unwrap();
+        for step in MIGRATIONS {
+            connection.execute_batch(step).unwrap();
+        }
+        let (sql, params) = filter_sql(filter);
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn filters_use_their_index() {
+        let namespace = || Some("shop".to_owned());
+        let cases = [
+            (Filter::default(), "termination_expected"),
+            (
+                Filter {
+                    include_expected: true,
+                    ..Filter::default()
+                },
+                "termination_sort_at",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    ..Filter::default()
+                },
+                "termination_namespace ",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    cause: Some(CauseKind::OomKilled),
+                    since: Some(Timestamp::UNIX_EPOCH),
+                    ..Filter::default()
+                },
+                "termination_namespace_cause",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    pod: Some("api".into()),
+                    ..Filter::default()
+                },
+                "termination_namespace_pod",
+            ),
+            (
+                Filter {
+                    pod: Some("api".into()),
+                    ..Filter::default()
+                },
+                "termination_pod",
+            ),
+            (
+                Filter {
+                    cause: Some(CauseKind::Crashed),
+                    ..Filter::default()
+                },
+                "termination_cause",
+            ),
+        ];
+
+        for (filter, index) in cases {
+            let plan = plan(&filter);
+            assert!(
+                plan.contains(&format!("INDEX {index}")),
+                "{filter:?}:\n{plan}"
+            );
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Records for the store, CLI and benchmark tests, modelled on real exits: an OOM kill, a
-//! liveness-probe kill, a segfault, a finished Job and a rollout stop.
+//! liveness-probe kill, a segfault, a finished Job and an application error.
 
 #![allow(
     dead_code,
@@ -47,7 +47,7 @@ fn pod_event(namespace: &str, pod: &str, container: &str, reason: &str) -> Event
     }
 }
 
-/// A record with the identity fields set and nothing else known.
+/// Returns a record with the identity fields set and nothing else known.
 pub fn bare(namespace: &str, pod: &str, container: &str, restart_count: u32) -> Termination {
     let pod_uid = format!("uid-{namespace}-{pod}");
     Termination {
@@ -85,7 +85,7 @@ pub fn bare(namespace: &str, pod: &str, container: &str, restart_count: u32) -> 
     }
 }
 
-/// An OOM kill of a Node.js API server under a 4Gi limit, with every field of the record set.
+/// Returns an OOM kill of a Node.js API server under a 4Gi limit, with every field set.
 pub fn oom_killed() -> Termination {
     let mut record = bare("shop", "api-7d9f8c6b5d-x2k4q", "api", 2);
     record.cluster = Some("prod-eu".into());
@@ -144,7 +144,7 @@ pub fn oom_killed() -> Termination {
     record
 }
 
-/// A SIGKILL after three failed liveness probes.
+/// Returns a SIGKILL after three failed liveness probes.
 pub fn liveness_kill() -> Termination {
     let mut record = bare("web", "web-5c8d7f9b6-qk2lm", "web", 0);
     record.node = Some("node-b".into());
@@ -184,7 +184,7 @@ pub fn liveness_kill() -> Termination {
     record
 }
 
-/// A segfault of a C++ worker, diagnosed from its log.
+/// Returns a segfault of a C++ worker, diagnosed from its log.
 pub fn segfault() -> Termination {
     let mut record = bare("batch", "render-0", "render", 5);
     record.node = Some("node-a".into());
@@ -222,7 +222,7 @@ pub fn segfault() -> Termination {
     record
 }
 
-/// A Job pod that finished: an expected exit.
+/// Returns a Job pod that finished, which is an expected exit.
 pub fn job_completed() -> Termination {
     let mut record = bare("batch", "report-28461330-7xk2p", "report", 0);
     record.owner = Some(Owner {
@@ -245,7 +245,7 @@ pub fn job_completed() -> Termination {
     record
 }
 
-/// An application error with no finish time, so it sorts by `observed_at`.
+/// Returns an application error with no finish time, so it sorts by `observed_at`.
 pub fn app_error_without_finish() -> Termination {
     let mut record = bare("shop", "cart-6f7b9d8c4-z9x8w", "cart", 1);
     record.exit_code = Some(1);
@@ -261,7 +261,7 @@ pub fn app_error_without_finish() -> Termination {
     record
 }
 
-/// The five records above.
+/// Returns the five records above.
 pub fn all() -> Vec<Termination> {
     vec![
         oom_killed(),
@@ -282,12 +282,14 @@ const CAUSES: [CauseKind; 5] = [
 
 /// Returns record number `n` of a synthetic cluster with 50 namespaces, 200 pods in each,
 /// and one exit every 3 seconds from 2024-01-01. The records look like the real ones above:
-/// a cause with evidence, a 10-line log tail and two events, about 2 KiB of JSON each.
+/// a cause with evidence, a 10-line log tail and two events, about 3 KiB of JSON each.
 pub fn synthetic(n: u64) -> Termination {
     let namespace = format!("team-{:02}", n % 50);
     let pod = format!("svc-{:03}-7d9f8c6b5d-x2k4q", (n / 50) % 200);
     let restart = u32::try_from(n / 10_000).unwrap_or(u32::MAX);
-    let cause = CAUSES[(n % 5) as usize];
+    // A multiplicative hash spreads causes evenly over namespaces and pods, so a filter on
+    // both matches about 1 record in 250 rather than all or none.
+    let cause = CAUSES[(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % CAUSES.len()];
     let finished = time("2024-01-01T00:00:00Z") + SignedDuration::from_secs(3 * n as i64);
 
     let mut record = bare(&namespace, &pod, "app", restart);
