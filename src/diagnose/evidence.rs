@@ -93,7 +93,7 @@ pub fn shifted(time: Timestamp, offset: SignedDuration) -> Timestamp {
 pub fn grace_period_evidence(
     finished: Timestamp,
     requested: Timestamp,
-    what: &str,
+    request_name: &str,
     grace_seconds: i64,
 ) -> String {
     let grace_seconds = clamp_grace(grace_seconds);
@@ -107,7 +107,7 @@ pub fn grace_period_evidence(
         "within"
     };
     format!(
-        "finished {} after {what} {relation} terminationGracePeriodSeconds {grace_seconds}",
+        "finished {} after {request_name} {relation} terminationGracePeriodSeconds {grace_seconds}",
         human_duration(elapsed)
     )
 }

@@ -1,4 +1,4 @@
-//! What an exit code means by itself: shell conventions, signals, the runtime's own codes and
+//! Meanings of exit codes by themselves: shell conventions, signals, the runtime's own codes and
 //! Windows NTSTATUS values.
 //!
 //! Sources of the conventions: bash and POSIX shells exit 126 when a command is found but not

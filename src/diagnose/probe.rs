@@ -135,7 +135,7 @@ struct StopRequest {
     grace: Option<i64>,
     evidence: Vec<String>,
     /// Reason for the stop, for the summary.
-    why: String,
+    reason: String,
 }
 
 /// Diagnoses an exit on a stop request: pod deletion, a `Stopping container` event, a
@@ -163,13 +163,13 @@ pub fn diagnose_stop_request(facts: &Facts<'_>) -> Option<Finding> {
             format!(
                 "Stopped on request ({}), but the process did not exit on SIGTERM and was \
                  SIGKILLed after the grace period",
-                request.why
+                request.reason
             ),
         )
     } else {
         Finding::new(
             CauseKind::Stopped,
-            format!("Stopped on request: {}", request.why),
+            format!("Stopped on request: {}", request.reason),
         )
         .expected()
     };
@@ -201,13 +201,13 @@ fn find_stop_request(facts: &Facts<'_>) -> Option<StopRequest> {
         at: None,
         grace: facts.grace_period(),
         evidence: Vec::new(),
-        why: String::new(),
+        reason: String::new(),
     };
 
     if let Some(event) = stopping_event(facts) {
         request.at = event_time_before(event, facts.record.finished_at);
         request.evidence.push(describe_event(event));
-        request.why = "kubelet stopped the container".to_owned();
+        request.reason = "kubelet stopped the container".to_owned();
     }
     add_deletion(facts, &mut request);
     add_controller_delete(facts, &mut request);
@@ -249,8 +249,8 @@ fn add_deletion(facts: &Facts<'_>, request: &mut StopRequest) {
             .evidence
             .push(format!("deletion grace period {grace}s"));
     }
-    if request.why.is_empty() {
-        request.why = "the pod was deleted".to_owned();
+    if request.reason.is_empty() {
+        request.reason = "the pod was deleted".to_owned();
     }
 }
 
@@ -280,7 +280,7 @@ fn add_controller_delete(facts: &Facts<'_>, request: &mut StopRequest) {
         event.object.name,
         describe_event(event)
     ));
-    request.why = format!(
+    request.reason = format!(
         "the pod was deleted by {} {} (rollout or scale-down)",
         event.object.kind, event.object.name
     );
@@ -312,7 +312,7 @@ fn add_sidecar_stop(facts: &Facts<'_>, request: &mut StopRequest) {
     if let Some(phase) = facts.phase() {
         request.evidence.push(format!("pod phase {phase}"));
     }
-    request.why = "kubelet stops sidecars after the main containers finish".to_owned();
+    request.reason = "kubelet stops sidecars after the main containers finish".to_owned();
 }
 
 /// Adds a Job that completed: what still ran in its pods was stopped. An exit 0 is left to
@@ -329,7 +329,7 @@ fn add_job_completion(facts: &Facts<'_>, request: &mut StopRequest) {
     request.at = request
         .at
         .or(condition.last_transition_time.as_ref().map(|time| time.0));
-    if request.why.is_empty() {
-        request.why = format!("Job {name} completed");
+    if request.reason.is_empty() {
+        request.reason = format!("Job {name} completed");
     }
 }

@@ -322,7 +322,7 @@ fn diagnose_app_error(facts: &Facts<'_>, code: i64, key_line: Option<&KeyLine>) 
         return finding;
     }
 
-    let what = match key_line.map(|line| line.kind) {
+    let opening = match key_line.map(|line| line.kind) {
         Some(KeyLineKind::GoPanic) => {
             format!("The Go program panicked and exited with code {code}")
         }
@@ -331,7 +331,7 @@ fn diagnose_app_error(facts: &Facts<'_>, code: i64, key_line: Option<&KeyLine>) 
         }
         _ => format!("The process exited with code {code}"),
     };
-    let mut finding = Finding::new(CauseKind::AppError, with_key_line(&what, key_line));
+    let mut finding = Finding::new(CauseKind::AppError, with_key_line(&opening, key_line));
     if code == 255 {
         finding = finding
             .with("exit code 255 is not a signal: klog fatal lines and exit(-1) end with 255");
