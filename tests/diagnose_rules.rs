@@ -214,6 +214,42 @@ fn liveness_kill_with_graceful_exit() {
 }
 
 #[test]
+fn unhealthy_events_alone_probable_probe() {
+    let mut record = record(Some(137), Some("Error"));
+    record.events = vec![event(
+        "Unhealthy",
+        "Liveness probe failed: Get \"http://10.0.0.5:8080/healthz\": context deadline exceeded",
+        3,
+        "2024-01-01T10:04:10Z",
+        "2024-01-01T10:04:30Z",
+    )];
+    let cause = run(&record, Some(&plain_pod()));
+
+    assert_eq!(cause.kind, CauseKind::LivenessProbe);
+    assert!(cause.summary.starts_with("Probably"), "{}", cause.summary);
+    assert!(
+        has(&cause, "event Unhealthy (x3): Liveness probe failed"),
+        "{:?}",
+        cause.evidence
+    );
+}
+
+#[test]
+fn few_unhealthy_events_not_probe() {
+    let mut record = record(Some(137), Some("Error"));
+    record.events = vec![event(
+        "Unhealthy",
+        "Liveness probe failed: connection refused",
+        1,
+        "2024-01-01T10:04:30Z",
+        "2024-01-01T10:04:30Z",
+    )];
+    let cause = run(&record, Some(&plain_pod()));
+
+    assert_eq!(cause.kind, CauseKind::Killed);
+}
+
+#[test]
 fn probe_grace_period_overrides_pod() {
     let mut record = record(Some(137), Some("Error"));
     record.events = vec![event(

@@ -12,9 +12,10 @@
 //! 5. liveness and startup probe kills, whatever the exit code;
 //! 6. stops on request (deletion, rollout, sidecars at pod completion);
 //! 7. an OOM kill inferred from a node `OOMKilling` event;
-//! 8. records with no exit code;
-//! 9. Windows NTSTATUS codes;
-//! 10. the exit code alone: 126, 127, signals, 0 and other codes.
+//! 8. a probe kill inferred from `Unhealthy` events whose `Killing` event is missing;
+//! 9. records with no exit code;
+//! 10. Windows NTSTATUS codes;
+//! 11. the exit code alone: 126, 127, signals, 0 and other codes.
 //!
 //! Exit code 137 alone never means OOM: rules 4 and 7 need the runtime's reason or a node
 //! event. Every rule only reads the record and its [`Context`]; nothing here does I/O.
@@ -101,6 +102,7 @@ fn find_cause(
         .or_else(|| probe::diagnose_probe_kill(facts))
         .or_else(|| probe::diagnose_stop_request(facts))
         .or_else(|| rules::diagnose_inferred_oom(facts))
+        .or_else(|| probe::diagnose_probable_probe_kill(facts))
         .or_else(|| rules::diagnose_no_exit(facts, message))
         .or_else(|| rules::diagnose_ntstatus(facts))
         .or_else(|| rules::diagnose_exit_code(facts, key_line))

@@ -60,6 +60,55 @@ pub fn diagnose_probe_kill(facts: &Facts<'_>) -> Option<Finding> {
     Some(finding)
 }
 
+/// Diagnoses a probable probe kill from `Unhealthy` events alone, for a clean or signal exit
+/// whose `Killing` event is missing: enough failed probes (the probe's `failureThreshold`, 3
+/// by default) ended within the grace period before the finish.
+pub fn diagnose_probable_probe_kill(facts: &Facts<'_>) -> Option<Finding> {
+    let record = facts.record;
+    if !matches!(record.exit_code, Some(0 | 137 | 143)) {
+        return None;
+    }
+    let finished = record.finished_at?;
+
+    for probe in [ProbeKind::Liveness, ProbeKind::Startup] {
+        let threshold = facts
+            .probe(probe)
+            .and_then(|probe| probe.failure_threshold)
+            .unwrap_or(3);
+        let grace = facts
+            .probe_grace_period(probe)
+            .unwrap_or(30)
+            .clamp(0, 86_400);
+        let earliest = shifted(
+            finished,
+            -(SignedDuration::from_secs(grace) + PROBE_TO_FINISH_SLACK),
+        );
+        let failed: Vec<&EventRecord> = unhealthy_events(facts, probe)
+            .filter(|event| i64::from(event.count) >= i64::from(threshold))
+            .filter(|event| {
+                let (_, last) = event_times(event);
+                last.is_some_and(|last| last >= earliest && last <= shifted(finished, CLOCK_SLACK))
+            })
+            .collect();
+        if failed.is_empty() {
+            continue;
+        }
+
+        let summary = format!(
+            "Probably restarted by the kubelet after failed {} probes; no Killing event was \
+             found (events may have expired)",
+            probe.name()
+        );
+        let finding = Finding::new(kind_of(probe), summary)
+            .with_all(failed.into_iter().map(describe_event))
+            .with(format!(
+                "at least {threshold} failed probes (failureThreshold) before the finish"
+            ));
+        return Some(finding);
+    }
+    None
+}
+
 fn kind_of(probe: ProbeKind) -> CauseKind {
     match probe {
         ProbeKind::Liveness => CauseKind::LivenessProbe,
@@ -68,9 +117,6 @@ fn kind_of(probe: ProbeKind) -> CauseKind {
 }
 
 /// Finds the `Killing` event of a probe kill that matches the record's finish.
-///
-/// NOTE: `Unhealthy` events alone do not make a probe kill, so an exit whose `Killing` event
-/// expired while its `Unhealthy` events remain is diagnosed by its exit code.
 fn find_probe_killing<'a>(facts: &Facts<'a>) -> Option<(ProbeKind, &'a EventRecord)> {
     for event in facts
         .container_events()
