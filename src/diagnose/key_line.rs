@@ -10,6 +10,8 @@
 //!
 //! - Java: `Exception in thread`, exception headers and the last `Caused by:` of a chain;
 //! - Go: `panic:` and the runtime's `fatal error:`;
+//! - Rust: `thread '<name>' panicked at <file>:<line>:<column>:`, whose message is on the next
+//!   line since Rust 1.73 and on the same line before;
 //! - Node.js and V8: `FATAL ERROR:`, and an uncaught `Error:` after the source-line caret;
 //! - Python: the last line of a traceback;
 //! - .NET: `Unhandled exception.`;
@@ -51,6 +53,8 @@ pub enum KeyLineKind {
     JavaException,
     /// A Go `panic:` line.
     GoPanic,
+    /// A Rust `thread '…' panicked at` line.
+    RustPanic,
     /// A Go runtime `fatal error:` line, such as a concurrent map write or out of memory.
     GoFatalError,
     /// A V8 `FATAL ERROR:` line, such as `JavaScript heap out of memory`.
@@ -231,6 +235,9 @@ fn fatal_runtime_kind(trimmed: &str) -> Option<KeyLineKind> {
     }
     if trimmed.starts_with("fatal error: ") {
         return Some(KeyLineKind::GoFatalError);
+    }
+    if trimmed.starts_with("thread '") && trimmed.contains("' panicked at ") {
+        return Some(KeyLineKind::RustPanic);
     }
     if trimmed.starts_with("FATAL ERROR: ") {
         return Some(KeyLineKind::NodeFatalError);
@@ -463,6 +470,17 @@ mod tests {
                 ],
                 "panic: runtime error: invalid memory address or nil pointer dereference",
                 KeyLineKind::GoPanic,
+            ),
+            (
+                "rust panic",
+                vec![
+                    "2025-03-01T10:00:00Z INFO worker started",
+                    "thread 'main' panicked at src/main.rs:14:10:",
+                    "called `Result::unwrap()` on an `Err` value: Os { code: 2, kind: NotFound }",
+                    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+                ],
+                "thread 'main' panicked at src/main.rs:14:10:",
+                KeyLineKind::RustPanic,
             ),
             (
                 "go runtime fatal error",
