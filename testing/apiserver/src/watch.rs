@@ -42,6 +42,9 @@ const DEFAULT_TIMEOUT_SECONDS: u64 = 1800;
 /// Events buffered between the watch task and the response body.
 const EVENT_BUFFER: usize = 64;
 
+/// The pause before an injected break, so the events sent before it reach the client.
+const FLUSH_BEFORE_BREAK: Duration = Duration::from_millis(50);
+
 /// The annotation that marks the end of the initial events of a streaming list.
 pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
 
@@ -326,6 +329,10 @@ impl WatchTask {
     /// Ends the body with an error, so the server drops the connection without the final
     /// chunk.
     async fn break_connection(&mut self) -> Result<(), Stop> {
+        // hyper closes the connection on a body error without flushing what it buffered, so
+        // the events before the break get a moment to reach the socket first.
+        // NOTE: 50 ms is enough on loopback; a slow machine could still lose the last events.
+        tokio::time::sleep(FLUSH_BEFORE_BREAK).await;
         let error = io::Error::new(
             io::ErrorKind::ConnectionReset,
             "watch connection dropped by an injected fault",
