@@ -1,6 +1,6 @@
 //! Container status changes as kubelet makes them when a container dies, following
 //! `convertToAPIContainerStatuses` in `pkg/kubelet/kubelet_pods.go` (Kubernetes 1.34):
-//! `restartCount` comes from the latest runtime container of that name, and `lastState` holds
+//! `restartCount` comes from the latest runtime container of that name, and `lastState` contains
 //! the instance before the one that `state` describes.
 //!
 //! - A restart (the new instance runs): `lastState.terminated` gets the dead instance with its
@@ -25,7 +25,7 @@ const INITIAL_BACK_OFF_SECONDS: u64 = 10;
 /// Kubelet's maximum crash-loop back-off (`MaxContainerBackOff`, 300 s).
 const MAX_BACK_OFF_SECONDS: u64 = 300;
 
-/// Why a kubelet transition could not be applied.
+/// Errors of kubelet transitions.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     /// The pod has no status for the container.
@@ -52,7 +52,7 @@ pub enum Error {
     },
 }
 
-/// How a container instance ended.
+/// The end of a container instance: exit code, reason and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exit {
     /// The exit code.

@@ -11,10 +11,10 @@
 //!   ([`logs`] module docs);
 //! - `GET /version`.
 //!
-//! Tests drive it through [`TestApiServer`]: they create and change objects (each change gets
-//! the next `resourceVersion` and reaches open watches), set logs per container instance,
-//! change container statuses the way kubelet does, compact the history, arm faults, close
-//! watches, and read back the requests the server received. The server accepts any
+//! Tests drive it through [`TestApiServer`]. They create and change objects, and each change
+//! gets the next `resourceVersion` and reaches open watches. They set logs per container
+//! instance, change container statuses the way kubelet does, compact the history, arm faults,
+//! close watches, and read back the requests the server received. The server accepts any
 //! credential and checks no permission, because faults stand in for rejections.
 //!
 //! Facts about the API come from the Kubernetes API concepts documentation and from
@@ -52,18 +52,18 @@ pub use crate::watch::INITIAL_EVENTS_END_ANNOTATION;
 
 use crate::server::Shared;
 
-/// Changes kept for watches unless [`Builder::history_limit`] says otherwise. Older changes
-/// are compacted, as etcd and the watch cache forget them.
+/// The number of changes kept for watches unless [`Builder::history_limit`] sets another.
+/// Older changes are compacted, as etcd and the watch cache drop them.
 pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
 
-/// Time between periodic bookmarks unless [`Builder::bookmark_interval`] says otherwise;
+/// The time between periodic bookmarks unless [`Builder::bookmark_interval`] sets another.
 /// kube-apiserver sends them about once a minute.
 pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The name of the cluster, context and user in the generated kubeconfig.
 pub const KUBECONFIG_NAME: &str = "podmortem-test";
 
-/// Why a control call failed.
+/// Errors of the control calls.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The listener could not be bound.
@@ -89,7 +89,7 @@ pub enum Error {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// A test data file holds neither the object nor a list of them.
+    /// A test data file contains neither the object nor a list of them.
     #[error("`{path}` is not a {kind} or a list of them")]
     NotObjects {
         /// The file.

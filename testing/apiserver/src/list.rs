@@ -2,9 +2,10 @@
 //! API concepts documentation ("Resource versions" and "Retrieving large results sets in
 //! chunks"):
 //!
-//! - no `resourceVersion`: the most recent state; `"0"`: any state (this server always has
-//!   the most recent one); `N` with `resourceVersionMatch` unset or `NotOlderThan`: a state at
-//!   least as new as `N`; `N` with `Exact`: the state at exactly `N`, or 410 Gone when `N` is
+//! - No `resourceVersion` reads the most recent state, and `"0"` reads any state (this server
+//!   always has the most recent one).
+//! - `N` with `resourceVersionMatch` unset or `NotOlderThan` reads a state at least as new as
+//!   `N`. With `Exact` it reads the state at exactly `N`, or fails with 410 Gone when `N` is
 //!   before the last compaction. A version newer than the server's is a 504 timeout.
 //! - `limit` cuts a page, and `continue` is an opaque token that reads the next page at the
 //!   first page's version. A token from before the last compaction gets 410 `Expired` with a

@@ -112,6 +112,11 @@ pub fn watch(
             tokio::spawn(task.run(subscription, initial));
         }
         Err(expired) => {
+            tracing::debug!(
+                requested = expired.requested,
+                compacted = expired.compacted,
+                "watch from a compacted version"
+            );
             let status =
                 ApiError::too_old_resource_version(expired.requested, expired.compacted).status();
             let line = event_line("ERROR", &status);
@@ -159,7 +164,8 @@ impl Drop for OpenWatch {
     }
 }
 
-/// Why a watch task stopped sending.
+/// The end of a watch task's sending, when the client went away or a fault broke the
+/// connection.
 enum Stop {
     /// The client went away, or the fault broke the connection.
     Gone,
