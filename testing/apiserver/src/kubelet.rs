@@ -11,6 +11,8 @@
 //!   because it is still the dead instance's number.
 //! - The start after the back-off: the new instance runs, `restartCount` grows by one, and
 //!   `lastState` keeps the dead instance.
+//! - A final exit (the restart policy ends the container): `state.terminated` describes the
+//!   dead instance with its container id, and `lastState` and `restartCount` stay.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{
@@ -110,6 +112,21 @@ pub fn crash_loop_wait(
         ..ContainerState::default()
     });
     status.container_id = None;
+    status.ready = false;
+    status.started = Some(false);
+    Ok(())
+}
+
+/// Ends the running instance of `container` for good, as under `restartPolicy: Never` or after
+/// a successful exit under `OnFailure`.
+pub fn terminate(pod: &mut Pod, container: &str, exit: &Exit, now: Timestamp) -> Result<(), Error> {
+    let status = running_status(pod, container)?;
+    let dead = terminated_instance(status, exit, now);
+
+    status.state = Some(ContainerState {
+        terminated: Some(dead),
+        ..ContainerState::default()
+    });
     status.ready = false;
     status.started = Some(false);
     Ok(())
@@ -347,6 +364,19 @@ mod tests {
         assert_eq!(dead.container_id.as_deref(), Some("containerd://old"));
         let error = crash_loop_wait(&mut running_pod(), "db", &exit(), now).unwrap_err();
         assert!(matches!(error, Error::NoContainerStatus { .. }));
+    }
+
+    #[test]
+    fn terminate_keeps_container_id() {
+        let mut pod = running_pod();
+        terminate(&mut pod, "app", &exit(), Timestamp::now()).unwrap();
+
+        let status = status(&pod);
+        let state = status.state.as_ref().unwrap().terminated.as_ref().unwrap();
+        assert_eq!(state.container_id.as_deref(), Some("containerd://old"));
+        assert_eq!(status.container_id.as_deref(), Some("containerd://old"));
+        assert_eq!(status.restart_count, 2);
+        assert!(status.last_state.is_none());
     }
 
     #[test]

@@ -429,6 +429,43 @@ users:
         Ok(updated)
     }
 
+    /// Ends the running instance of `container` with `exit` for good, as kubelet reports a
+    /// container that its restart policy does not restart: `state.terminated` with the
+    /// instance's container id, so its log stays the current log.
+    pub fn kubelet_terminate(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        exit: &Exit,
+    ) -> Result<Pod, Error> {
+        self.modify_pod(namespace, pod, |stored| {
+            kubelet::terminate(stored, container, exit, ids::now()).map_err(Error::from)
+        })
+    }
+
+    /// Starts a graceful deletion, as `kubectl delete pod` does: sets
+    /// `metadata.deletionTimestamp` to now plus the grace period and
+    /// `metadata.deletionGracePeriodSeconds`, which watches see as MODIFIED. The pod stays
+    /// until [`Self::delete_pod`] removes it, as kubelet does once the containers stopped.
+    pub fn begin_pod_deletion(
+        &self,
+        namespace: &str,
+        pod: &str,
+        grace_period_seconds: i64,
+    ) -> Result<Pod, Error> {
+        let deadline = ids::now()
+            .checked_add(jiff::SignedDuration::from_secs(grace_period_seconds.max(0)))
+            .unwrap_or_else(|_| ids::now());
+        self.modify_pod(namespace, pod, |stored| {
+            stored.metadata.deletion_timestamp = Some(
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(deadline),
+            );
+            stored.metadata.deletion_grace_period_seconds = Some(grace_period_seconds.max(0));
+            Ok(())
+        })
+    }
+
     /// Starts the next instance of a container that waits in `CrashLoopBackOff`.
     pub fn kubelet_start_after_back_off(
         &self,

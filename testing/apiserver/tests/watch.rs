@@ -306,3 +306,30 @@ async fn future_version_watch_times_out() {
     assert_eq!(status, 504);
     assert_eq!(body["reason"], "Timeout");
 }
+
+#[tokio::test]
+async fn graceful_deletion_sends_modified_then_deleted() {
+    let server = TestApiServer::start().await.unwrap();
+    server.create_pod(&pod("a", "x", json!({}))).unwrap();
+    let start = server.resource_version();
+    let mut watch = WatchReader::open(
+        &server,
+        &format!("/api/v1/pods?watch=1&resourceVersion={start}"),
+    )
+    .await;
+
+    server.begin_pod_deletion("a", "x", 30).unwrap();
+    server.delete_pod("a", "x").unwrap();
+    let terminating = watch.next_event().await;
+    let deleted = watch.next_event().await;
+
+    assert_eq!(type_and_name(&terminating), pair("MODIFIED", "x"));
+    let metadata = &terminating["object"]["metadata"];
+    assert_eq!(metadata["deletionGracePeriodSeconds"], 30);
+    assert!(metadata["deletionTimestamp"].is_string());
+    assert_eq!(type_and_name(&deleted), pair("DELETED", "x"));
+    assert_eq!(
+        deleted["object"]["metadata"]["deletionGracePeriodSeconds"],
+        30
+    );
+}
