@@ -42,7 +42,7 @@ use k8s_openapi::api::core::v1::{Event, Pod, PodStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 pub use crate::faults::{Fault, RequestFilter, Verb};
 pub use crate::kubelet::Exit;
@@ -162,30 +162,41 @@ impl Builder {
         let shared = Arc::new(Shared::new(self.history_limit, self.bookmark_interval));
 
         let router = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "test API server stopped");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            // An error means the handle is gone, which also stops the server.
+            let _ = stopped.await;
+        });
+        tokio::spawn(async move {
+            if let Err(error) = serve.await {
+                tracing::error!(%error, %address, "test API server failed");
             }
+            tracing::debug!(%address, "test API server stopped");
         });
         tracing::debug!(%address, "test API server started");
         Ok(TestApiServer {
             address,
             shared,
-            task,
+            shutdown: Some(shutdown),
         })
     }
 }
 
-/// A running server; dropping it stops the server.
+/// A running server. Dropping it ends the open watches, stops accepting connections and
+/// closes each open connection after its current request.
 pub struct TestApiServer {
     address: SocketAddr,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl Drop for TestApiServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.drop_watches();
+        if let Some(shutdown) = self.shutdown.take() {
+            // An error only means that the server has stopped already.
+            let _ = shutdown.send(());
+        }
     }
 }
 
