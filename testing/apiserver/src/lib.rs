@@ -38,7 +38,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::Metadata;
 use k8s_openapi::api::core::v1::{Event, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -407,8 +409,9 @@ users:
     }
 
     /// Kills the running instance of `container` with `exit` and starts the next one, as
-    /// kubelet reports a restart ([`kubelet`] rules): the log of the dead instance becomes the
-    /// previous log and the new instance starts with an empty log.
+    /// kubelet reports a restart: the dead instance moves into `lastState.terminated` and
+    /// `restartCount` grows by one. The log of the dead instance becomes the previous log, and
+    /// the new instance starts with an empty log.
     pub fn kubelet_restart(
         &self,
         namespace: &str,
@@ -491,7 +494,7 @@ users:
         })
     }
 
-    fn create<T: Serialize + DeserializeOwned>(
+    fn create<T: Serialize + DeserializeOwned + Metadata<Ty = ObjectMeta>>(
         &self,
         resource: Resource,
         object: &T,
@@ -501,7 +504,7 @@ users:
         from_json(resource, &stored)
     }
 
-    fn update<T: Serialize + DeserializeOwned>(
+    fn update<T: Serialize + DeserializeOwned + Metadata<Ty = ObjectMeta>>(
         &self,
         resource: Resource,
         object: &T,
@@ -598,11 +601,19 @@ users:
     }
 }
 
-fn to_json<T: Serialize>(resource: Resource, object: &T) -> Result<Value, Error> {
-    serde_json::to_value(object).map_err(|source| Error::Json {
-        kind: resource.kind(),
-        name: String::new(),
-        source,
+fn to_json<T: Serialize + Metadata<Ty = ObjectMeta>>(
+    resource: Resource,
+    object: &T,
+) -> Result<Value, Error> {
+    serde_json::to_value(object).map_err(|source| {
+        let metadata = object.metadata();
+        let namespace = metadata.namespace.as_deref().unwrap_or_default();
+        let name = metadata.name.as_deref().unwrap_or_default();
+        Error::Json {
+            kind: resource.kind(),
+            name: format!("{namespace}/{name}"),
+            source,
+        }
     })
 }
 
