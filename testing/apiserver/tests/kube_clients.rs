@@ -299,3 +299,48 @@ async fn kubeconfig_file_reaches_server() {
         .unwrap();
     assert_eq!(pods.items.len(), 1);
 }
+
+#[tokio::test]
+async fn event_watcher_sees_count_updates() {
+    let (server, _) = server_with_cases().await;
+    let api: Api<Event> = Api::namespaced(client(&server).await, "shop");
+    let config =
+        watcher::Config::default().fields("involvedObject.name=db-0,involvedObject.kind=Pod");
+    server
+        .create_event(&common::event("shop", "db-0.1", "db-0", "BackOff"))
+        .unwrap();
+    server
+        .create_event(&common::event("shop", "other.1", "other", "BackOff"))
+        .unwrap();
+    let mut stream = pin!(watcher(api, config));
+
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(watcher::Event::Init))
+    ));
+    let mut listed = Vec::new();
+    loop {
+        match tokio::time::timeout(WAIT, stream.next())
+            .await
+            .expect("a listing event")
+        {
+            Some(Ok(watcher::Event::InitApply(event))) => {
+                listed.push(event.metadata.name.unwrap_or_default())
+            }
+            Some(Ok(watcher::Event::InitDone)) => break,
+            other => panic!("unexpected event during the listing: {other:?}"),
+        }
+    }
+    assert_eq!(listed, vec!["db-0.1"]);
+
+    let mut repeated = common::event("shop", "db-0.1", "db-0", "BackOff");
+    repeated.count = Some(5);
+    server.update_event(&repeated).unwrap();
+    match tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("an update")
+    {
+        Some(Ok(watcher::Event::Apply(event))) => assert_eq!(event.count, Some(5)),
+        other => panic!("expected Apply, got {other:?}"),
+    }
+}
