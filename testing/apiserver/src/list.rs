@@ -6,7 +6,8 @@
 //!   always has the most recent one).
 //! - `N` with `resourceVersionMatch` unset or `NotOlderThan` reads a state at least as new as
 //!   `N`. With `Exact` it reads the state at exactly `N`, or fails with 410 Gone when `N` is
-//!   before the last compaction. A version newer than the server's is a 504 timeout.
+//!   before the last compaction. A version newer than the server's is a 504 timeout at once,
+//!   where kube-apiserver first waits about 3 s for its cache to catch up.
 //! - `limit` cuts a page, and `continue` is an opaque token that reads the next page at the
 //!   first page's version. A token from before the last compaction gets 410 `Expired` with a
 //!   fresh token that goes on at the current version. Items are ordered by their storage key
@@ -110,6 +111,8 @@ impl ListOptions {
 
     fn validate(&self, watch: bool) -> Result<(), ApiError> {
         let mut causes: Vec<(&str, String)> = Vec::new();
+        // NOTE: only `sendInitialEvents=true` is checked for `NotOlderThan` and bookmarks;
+        // whether kube-apiserver also rejects `false` without them is not verified here.
         if let Some(send) = self.send_initial_events {
             if !watch {
                 causes.push((
