@@ -17,6 +17,21 @@
 //! close watches, and read back the requests the server received. The server accepts any
 //! credential and checks no permission, because faults stand in for rejections.
 //!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use podmortem_test_apiserver::{Exit, Fault, TestApiServer};
+//!
+//! let server = TestApiServer::start().await?;
+//! server.load_pods(std::path::Path::new("tests/data/cases/01-oomkilled-memory-limit.json"))?;
+//! server.set_log("shop", "api-7d9f8c6b5d-x2k4q", "api", false, "listening on :8080\n")?;
+//! let exit = Exit { exit_code: 137, reason: "OOMKilled".into(), message: None };
+//! server.kubelet_restart("shop", "api-7d9f8c6b5d-x2k4q", "api", &exit)?;
+//! server.fail_next("/api/v1/namespaces/shop/pods", 1, Fault::ServiceUnavailable);
+//! // Point a client at `server.url()`, or at a kubeconfig from `server.write_kubeconfig(..)`.
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Facts about the API come from the Kubernetes API concepts documentation and from
 //! kube-apiserver and kubelet sources (1.34), named in each module.
 
