@@ -136,7 +136,7 @@ pub async fn get_text(
     (status, headers, body)
 }
 
-/// Waits until `condition` holds, for at most [`WAIT`]; returns whether it did.
+/// Waits at most [`WAIT`] until `condition` is true, and returns whether it became true.
 pub async fn eventually(condition: impl Fn() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {
