@@ -10,6 +10,8 @@
 //! - `sendInitialEvents=true`: ADDED for every current object, then a BOOKMARK annotated
 //!   `k8s.io/initial-events-end: "true"`, then later changes. `sendInitialEvents=false` with no
 //!   version starts at the current version without initial events.
+//!   NOTE: kube-apiserver with the WatchList feature may turn a watch without a version (or
+//!   with `"0"`) into such a streaming list; this server keeps the older behaviour above.
 //! - With selectors, a change that makes an object match is sent as ADDED, and one that makes
 //!   it stop matching as DELETED with the previous object and the change's version.
 //! - With `allowWatchBookmarks=true`, BOOKMARK events (only `kind`, `apiVersion` and
