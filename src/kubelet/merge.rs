@@ -66,13 +66,8 @@ impl Merger {
                 });
                 return None;
             }
-            return Some(merged_line(
-                record.time,
-                record.stream,
-                &record.content,
-                index,
-                false,
-            ));
+            let text = text_from_slice(bounded(&record.content));
+            return Some(merged_line(record.time, record.stream, text, index, false));
         };
 
         let room = MAX_LINE_BYTES.saturating_sub(pending.bytes.len());
@@ -82,10 +77,11 @@ impl Merger {
             *slot = Some(pending);
             return None;
         }
+        let text = text_from_vec(pending.bytes);
         Some(merged_line(
             pending.time,
             record.stream,
-            &pending.bytes,
+            text,
             pending.first_record,
             false,
         ))
@@ -105,13 +101,8 @@ impl Merger {
 
         open.into_iter()
             .map(|(stream, pending)| {
-                merged_line(
-                    pending.time,
-                    stream,
-                    &pending.bytes,
-                    pending.first_record,
-                    true,
-                )
+                let text = text_from_vec(pending.bytes);
+                merged_line(pending.time, stream, text, pending.first_record, true)
             })
             .collect()
     }
@@ -124,7 +115,7 @@ fn bounded(content: &[u8]) -> &[u8] {
 fn merged_line(
     time: Timestamp,
     stream: Stream,
-    bytes: &[u8],
+    text: String,
     first_record: u64,
     partial: bool,
 ) -> MergedLine {
@@ -132,11 +123,26 @@ fn merged_line(
         line: LogLine {
             time: Some(time),
             stream,
-            text: String::from_utf8_lossy(bounded(bytes)).into_owned(),
+            text,
             partial,
         },
         first_record,
     }
+}
+
+/// Decodes borrowed bytes lossily. Valid UTF-8 is checked first, because the standard
+/// library's validator is much faster than its lossy decoder on the common all-valid line.
+fn text_from_slice(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Decodes owned bytes lossily, reusing the buffer when they are valid UTF-8.
+fn text_from_vec(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// Counts of what one file held, for warnings.

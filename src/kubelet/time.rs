@@ -25,21 +25,37 @@ pub fn parse_rfc3339(text: &[u8]) -> Option<Timestamp> {
 
 /// Returns the seconds since the Unix epoch of `YYYY-MM-DDTHH:MM:SS`, read as UTC.
 fn parse_date_time(text: &[u8]) -> Option<i64> {
-    let separators_valid = text.get(4) == Some(&b'-')
-        && text.get(7) == Some(&b'-')
-        && matches!(text.get(10), Some(b'T' | b't'))
-        && text.get(13) == Some(&b':')
-        && text.get(16) == Some(&b':');
-    if !separators_valid {
+    let [
+        y1,
+        y2,
+        y3,
+        y4,
+        b'-',
+        m1,
+        m2,
+        b'-',
+        d1,
+        d2,
+        b'T' | b't',
+        h1,
+        h2,
+        b':',
+        i1,
+        i2,
+        b':',
+        s1,
+        s2,
+    ] = *text
+    else {
         return None;
-    }
+    };
 
-    let year = digits(text, 0, 4)?;
-    let month = digits(text, 5, 2)?;
-    let day = digits(text, 8, 2)?;
-    let hour = digits(text, 11, 2)?;
-    let minute = digits(text, 14, 2)?;
-    let second = digits(text, 17, 2)?;
+    let year = two_digits(y1, y2)? * 100 + two_digits(y3, y4)?;
+    let month = two_digits(m1, m2)?;
+    let day = two_digits(d1, d2)?;
+    let hour = two_digits(h1, h2)?;
+    let minute = two_digits(i1, i2)?;
+    let second = two_digits(s1, s2)?;
     let fields_valid = (1..=12).contains(&month)
         && day >= 1
         && day <= days_in_month(year, month)
@@ -52,6 +68,13 @@ fn parse_date_time(text: &[u8]) -> Option<i64> {
 
     let days = days_from_civil(year, month, day);
     Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// Reads two ASCII digits.
+fn two_digits(tens: u8, ones: u8) -> Option<i64> {
+    let tens = tens.wrapping_sub(b'0');
+    let ones = ones.wrapping_sub(b'0');
+    (tens < 10 && ones < 10).then(|| i64::from(tens * 10 + ones))
 }
 
 /// Splits an optional `.fraction` off the front of `text` and returns it in nanoseconds.
@@ -85,8 +108,8 @@ fn parse_offset(text: &[u8]) -> Option<i64> {
     match text {
         [b'Z' | b'z'] => Some(0),
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let hours = digits(&[*h1, *h2], 0, 2)?;
-            let minutes = digits(&[*m1, *m2], 0, 2)?;
+            let hours = two_digits(*h1, *h2)?;
+            let minutes = two_digits(*m1, *m2)?;
             if hours > 23 || minutes > 59 {
                 return None;
             }
@@ -95,19 +118,6 @@ fn parse_offset(text: &[u8]) -> Option<i64> {
         }
         _ => None,
     }
-}
-
-/// Reads `count` ASCII digits starting at `start`.
-fn digits(text: &[u8], start: usize, count: usize) -> Option<i64> {
-    let field = text.get(start..start + count)?;
-    let mut value = 0i64;
-    for byte in field {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + i64::from(byte - b'0');
-    }
-    Some(value)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {

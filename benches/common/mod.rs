@@ -1,0 +1,53 @@
+//! A generated CRI log file shared by the log benchmarks.
+//!
+//! The file mixes stdout and stderr, containerd timestamps, blank lines and 16 KiB P chains,
+//! in proportions like a chatty service. Its size is `PODMORTEM_BENCH_LOG_BYTES` (1 GiB by
+//! default); it is written once per bench run into a temporary folder and removed afterwards.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Default size of the large generated log.
+pub const DEFAULT_LOG_BYTES: u64 = 1 << 30;
+
+/// Returns the size requested through `PODMORTEM_BENCH_LOG_BYTES`, or 1 GiB.
+pub fn large_log_bytes() -> u64 {
+    std::env::var("PODMORTEM_BENCH_LOG_BYTES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(DEFAULT_LOG_BYTES)
+}
+
+/// Writes a CRI log of at least `size` bytes to `dir/name` and returns its path.
+pub fn write_cri_log(dir: &std::path::Path, name: &str, size: u64) -> PathBuf {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).expect("create the bench log");
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let chunk = "x".repeat(16 * 1024);
+    let mut written = 0u64;
+    let mut index = 0u64;
+
+    while written < size {
+        let nanos = index % 1_000_000_000;
+        let second = (index / 1_000) % 60;
+        let time = format!("2024-03-01T10:00:{second:02}.{nanos:09}Z");
+        let line = match index % 500 {
+            0 => format!("{time} stdout P {chunk}\n{time} stdout F tail of a long line\n"),
+            1 => format!("{time} stdout F \n"),
+            n if n % 7 == 0 => format!(
+                "{time} stderr F E0301 10:00:{second:02}.{nanos:06} 1 handler.go:88] request failed \
+                 err=\"context deadline exceeded\" id={index}\n"
+            ),
+            _ => format!(
+                "{time} stdout F {{\"level\":\"info\",\"msg\":\"request served\",\"path\":\"/api/v1/items\",\
+                 \"status\":200,\"duration_ms\":{},\"id\":{index}}}\n",
+                index % 977
+            ),
+        };
+        out.write_all(line.as_bytes()).expect("write the bench log");
+        written += line.len() as u64;
+        index += 1;
+    }
+    out.flush().expect("flush the bench log");
+    path
+}

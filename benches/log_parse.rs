@@ -1,0 +1,50 @@
+//! A full parse and merge of a generated CRI log on one core, in bytes per second.
+//!
+//! `cargo bench --bench log_parse` (add `-- --quick` for a short run; set
+//! `PODMORTEM_BENCH_LOG_BYTES` to change the file's size, 1 GiB by default). The file is read
+//! through the page cache, as `podmortem log` reads it.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use podmortem::kubelet::{InstanceLog, decode_all};
+
+fn bench_parse(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("create a temporary folder");
+    let size = common::large_log_bytes();
+    let path = common::write_cri_log(dir.path(), "large.log", size);
+    let opened = InstanceLog::open(std::slice::from_ref(&path));
+    let small = std::fs::read(common::write_cri_log(dir.path(), "small.log", 64 << 20))
+        .expect("read the small log");
+
+    let mut group = c.benchmark_group("parse_and_merge");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Bytes(opened.log.len()));
+    group.bench_function("file", |b| {
+        b.iter(|| {
+            let mut count = 0u64;
+            opened
+                .log
+                .decode(&mut |line| {
+                    count += line.text.len() as u64;
+                    Ok(())
+                })
+                .expect("decode the log");
+            black_box(count)
+        })
+    });
+
+    group.throughput(Throughput::Bytes(small.len() as u64));
+    group.bench_function("memory_64MiB", |b| {
+        b.iter(|| black_box(decode_all(&small, None).0.len()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_parse);
+criterion_main!(benches);
