@@ -351,7 +351,9 @@ fn empty_root_is_an_error() {
     std::fs::create_dir_all(root.path().join("var/log/pods")).unwrap();
     let error = scan_node_root(root.path(), &ScanOptions::default()).unwrap_err();
     assert!(
-        error.to_string().contains("holds no container log files"),
+        error
+            .to_string()
+            .contains("contains no container log files"),
         "{error}"
     );
 }

@@ -1,5 +1,5 @@
-//! Parses arbitrary bytes as one CRI log line; the parser must never panic and a parsed
-//! record's content must be a suffix of the line.
+//! Parses arbitrary bytes as one CRI log line. libFuzzer reports any panic, and the target
+//! asserts that a parsed record's content is a suffix of the line.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

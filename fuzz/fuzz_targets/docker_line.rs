@@ -1,4 +1,4 @@
-//! Parses arbitrary bytes as one Docker json-file log line; the parser must never panic.
+//! Parses arbitrary bytes as one Docker json-file log line. libFuzzer reports any panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,5 +1,5 @@
-//! Decodes arbitrary bytes as a log, whole and in chunks of a size taken from the first byte;
-//! both must give the same lines, and no line may exceed the merger's bound.
+//! Decodes arbitrary bytes as a log, whole and in chunks of a size taken from the first byte.
+//! Both must give the same lines, and no line may exceed the merger's bound.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -182,7 +182,7 @@ fn expand_path(path: &Path) -> anyhow::Result<Vec<(InstanceKey, PathBuf)>> {
     }
     if by_instance.is_empty() {
         anyhow::bail!(
-            "`{}` holds no container log files: expected `<N>.log` files, as in \
+            "`{}` contains no container log files: expected `<N>.log` files, as in \
              `/var/log/pods/<namespace>_<pod>_<pod-uid>/<container>/`",
             path.display()
         );

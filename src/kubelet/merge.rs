@@ -16,9 +16,9 @@ use super::record::{LogFormat, Record, RecordError, detect_format};
 /// dropped, so an output that never ends a line cannot exhaust memory.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Maximum size in bytes of one line of a log file that is parsed. Runtimes write records of
-/// at most 16 KiB of content plus framing; the head of a longer line is parsed and the rest
-/// dropped, so a file without newlines cannot exhaust memory.
+/// Maximum size in bytes of one file line that is parsed. Runtimes write records of at most
+/// 16 KiB of content plus framing. Only the head of a longer line is parsed, so a file without
+/// newlines cannot exhaust memory.
 const MAX_RECORD_LINE_BYTES: usize = MAX_LINE_BYTES + 4096;
 
 /// Returns the part of a file line that is parsed, at most [`MAX_RECORD_LINE_BYTES`].

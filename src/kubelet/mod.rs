@@ -82,7 +82,7 @@ pub enum Error {
     NotANodeRoot { path: PathBuf },
 
     #[error(
-        "`{}` holds no container log files and no termination-message files: expected \
+        "`{}` contains no container log files and no termination-message files: expected \
          `var/log/pods/<namespace>_<pod>_<pod-uid>/<container>/<N>.log` or \
          `var/lib/kubelet/pods/<pod-uid>/containers/<container>/<8 hex digits>`",
         path.display()

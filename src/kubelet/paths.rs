@@ -6,9 +6,9 @@
 //! <container>/<N>.log`; kubelets before 1.14 wrote `/var/log/pods/<pod-uid>/<container>_<N>.log`
 //! (and briefly `/var/log/pods/<pod-uid>/<container>/<N>.log`). The log manager
 //! (`pkg/kubelet/logs/container_log_manager.go`) rotates `N.log` to `N.log.<YYYYMMDD-hhmmss>`
-//! and gzips every rotated file but the newest. Namespace and pod names are DNS names and
-//! cannot hold `_`, and a container name is a DNS label, so `_` is a safe separator; the parse
-//! still splits the namespace at the first `_` and the uid at the last.
+//! and gzips every rotated file but the newest. Namespace and pod names are DNS names and a
+//! container name is a DNS label, so none contains `_`. The parse still splits the namespace
+//! at the first `_` and the uid at the last.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -121,7 +121,7 @@ fn parse_rotation_stamp(stamp: &str) -> Option<u64> {
 
 /// Orders one instance's files as kubelet wrote them: rotated files by the time in their name,
 /// oldest first, then the live `N.log`. Files whose names do not parse go first, in the order
-/// given, because nothing says where they belong.
+/// given, because their names carry no position.
 pub fn order_log_files(paths: &mut [PathBuf]) {
     paths.sort_by_key(|path| {
         let name = path

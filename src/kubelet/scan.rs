@@ -21,7 +21,7 @@ const POD_LOGS_DIR: &str = "var/log/pods";
 const CONTAINER_LINKS_DIR: &str = "var/log/containers";
 const KUBELET_PODS_DIR: &str = "var/lib/kubelet/pods";
 
-/// What the scanner reads.
+/// Options of the node scanner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanOptions {
     /// Number of lines of each instance's tail.
@@ -34,13 +34,14 @@ impl Default for ScanOptions {
     }
 }
 
-/// Returns true when `path` holds `var/log/pods` or `var/lib/kubelet/pods`.
+/// Returns true when `path` contains `var/log/pods` or `var/lib/kubelet/pods`.
 pub fn looks_like_node_root(path: &Path) -> bool {
     path.join(POD_LOGS_DIR).is_dir() || path.join(KUBELET_PODS_DIR).is_dir()
 }
 
-/// Returns true when `path` is a `/var/log/pods` folder: it holds a folder named like a pod's
-/// (`<namespace>_<pod>_<uid>`), or a uid-named folder of the old layout that holds a log file.
+/// Returns true when `path` is a `/var/log/pods` folder. Such a folder contains a folder named
+/// like a pod's (`<namespace>_<pod>_<uid>`), or a uid-named folder of the old layout with log
+/// files in it.
 pub fn looks_like_pod_logs_dir(path: &Path) -> bool {
     let Ok(entries) = fs_err::read_dir(path) else {
         return false;

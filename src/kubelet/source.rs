@@ -3,9 +3,9 @@
 //! An instance's output is spread over `N.log.<time>.gz` (older rotated files, gzipped by
 //! kubelet), `N.log.<time>` (the newest rotated file, left uncompressed) and the live `N.log`.
 //! Each file is a *segment*. Plain files stay on disk and are read by range, so a tail reads
-//! only the end. Gzip files cannot be read backwards and are decompressed into memory when
-//! opened; kubelet caps a log file at `containerLogMaxSize` (10 MiB by default) before it
-//! rotates, so a rotated file is small.
+//! only the end. Gzip files cannot be read backwards, so they are decompressed into memory
+//! when opened. That stays small because kubelet rotates a log file once it reaches
+//! `containerLogMaxSize` (10 MiB by default).
 
 use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};

@@ -20,7 +20,7 @@ use super::source::{InstanceLog, LogSegment};
 /// Size of the first block read from the end; 64 KiB holds a few hundred typical lines.
 pub const DEFAULT_BLOCK_BYTES: usize = 64 * 1024;
 
-/// What to read from the end of a log.
+/// Options of a read from the end of a log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TailOptions {
     /// Number of lines to return.
@@ -46,7 +46,7 @@ impl TailOptions {
 pub struct Tail {
     /// The lines, oldest first.
     pub lines: Vec<LogLine>,
-    /// True when the log holds more lines than `lines`.
+    /// True when the log contains more lines than `lines`.
     pub truncated: bool,
     /// Time of the last record of the log.
     pub last_record_at: Option<Timestamp>,
@@ -95,7 +95,7 @@ pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
 /// The lines of a parsed region that a tail returns.
 struct Selection<'a> {
     kept: Vec<&'a (MergedLine, bool)>,
-    /// True when the region holds lines before the kept ones.
+    /// True when the region contains lines before the kept ones.
     dropped: bool,
     /// True when the kept lines are as many as requested and none of them is uncertain.
     enough: bool,
