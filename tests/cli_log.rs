@@ -161,3 +161,21 @@ fn not_a_log_is_an_error() {
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!(without_temp(&stderr, temp.path()));
 }
+
+#[test]
+fn truncated_docker_line_warns() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("0.log");
+    let bytes = concat!(
+        r#"{"log":"done\n","stream":"stdout","time":"2024-03-01T10:00:00Z"}"#,
+        "\n",
+        r#"{"log":"cu"#
+    );
+    std::fs::write(&path, bytes).unwrap();
+    let output = podmortem_log(&[path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "done\n");
+    insta::assert_snapshot!(without_temp(&stderr, temp.path()));
+}

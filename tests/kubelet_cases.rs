@@ -416,3 +416,64 @@ fn bad_files_become_warnings() {
     assert!(scan.warnings[0].contains("0.log.20250101-000000.gz"));
     assert!(scan.warnings[1].contains("0.log.20250101-000001"));
 }
+
+#[test]
+fn symlinked_log_file_is_not_followed() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = root.path().join("outside.log");
+    write(&outside, b"2024-03-01T10:00:00Z stdout F secret\n");
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    write(&dir.join("0.log"), b"2024-03-01T10:00:00Z stdout F real\n");
+    std::os::unix::fs::symlink(&outside, dir.join("1.log")).unwrap();
+
+    let scan = scan_node_root(root.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(scan.instances.len(), 1);
+    assert_eq!(scan.instances[0].log_tail[0].text, "real");
+    assert_eq!(scan.warnings.len(), 1);
+    assert!(scan.warnings[0].contains("is a symbolic link"));
+}
+
+#[test]
+fn docker_json_instance_is_read() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    let lines = concat!(
+        r#"{"log":"split ","stream":"stderr","time":"2024-03-01T10:00:00.1Z"}"#,
+        "\n",
+        r#"{"log":"ok\n","stream":"stdout","time":"2024-03-01T10:00:00.2Z"}"#,
+        "\n",
+        r#"{"log":"line\n","stream":"stderr","time":"2024-03-01T10:00:00.3Z"}"#,
+        "\n",
+        r#"{"log":"cut"#,
+    );
+    write(&dir.join("0.log"), lines.as_bytes());
+
+    let scan = scan_node_root(root.path(), &ScanOptions::default()).unwrap();
+    let texts: Vec<&str> = scan.instances[0]
+        .log_tail
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(texts, ["ok", "split line"]);
+    assert_eq!(scan.warnings.len(), 1, "{:?}", scan.warnings);
+    assert!(scan.warnings[0].contains("skipped 1 line that"));
+}
+
+#[test]
+fn crio_offsets_are_read() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    write(
+        &dir.join("0.log"),
+        b"2025-06-25T23:00:18.315839225+00:00 stderr F I0625 crio\n",
+    );
+
+    let scan = scan_node_root(root.path(), &ScanOptions::default()).unwrap();
+    let instance = &scan.instances[0];
+    assert_eq!(instance.log_tail[0].text, "I0625 crio");
+    assert_eq!(
+        instance.first_log_at,
+        "2025-06-25T23:00:18.315839225Z".parse().ok()
+    );
+    assert_eq!(instance.last_log_at, instance.first_log_at);
+}

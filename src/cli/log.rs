@@ -250,13 +250,19 @@ fn print_instance<W: Write>(
 
 fn warn_invalid_lines(stats: &[(PathBuf, crate::kubelet::FileStats)]) {
     for (path, stats) in stats {
-        if let Some((line, reason)) = stats.first_invalid {
-            eprintln!(
-                "warning: `{}`: skipped {} lines that are not log records (first: line {line}, {reason})",
-                path.display(),
-                stats.invalid_lines
-            );
-        }
+        let Some((line, reason)) = stats.first_invalid else {
+            continue;
+        };
+        let noun = if stats.invalid_lines == 1 {
+            "line"
+        } else {
+            "lines"
+        };
+        eprintln!(
+            "warning: `{}`: skipped {} {noun} that are not log records (first: line {line}, {reason})",
+            path.display(),
+            stats.invalid_lines
+        );
     }
 }
 

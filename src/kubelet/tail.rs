@@ -61,6 +61,10 @@ pub struct Tail {
 // case would mean reading the whole file for containers that write to one stream only.
 pub const OPEN_CHAIN_LOOKBACK_BYTES: u64 = 1 << 20;
 
+/// Maximum size of the region read from the end. A log whose last lines span more than this
+/// (a P chain of hundreds of MiB) gets a tail whose first line may lack its head.
+pub const MAX_REGION_BYTES: u64 = 256 << 20;
+
 /// Returns the last lines of an instance's log.
 pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
     let mut want = options.block_bytes.max(1) as u64;
@@ -69,11 +73,13 @@ pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
         let parsed = region.parse(&log.segments);
         let selection = Selection::new(&parsed, options);
 
-        if !region.at_start && !selection.enough {
+        let capped = want >= MAX_REGION_BYTES;
+        if !region.at_start && !selection.enough && !capped {
             want = want.saturating_mul(2);
             continue;
         }
         if !region.at_start
+            && !capped
             && let Some(distance) = find_open_chains(log, &parsed, want)?
         {
             want = distance.max(want.saturating_mul(2));
