@@ -456,7 +456,7 @@ fn docker_json_instance_is_read() {
         .collect();
     assert_eq!(texts, ["ok", "split line"]);
     assert_eq!(scan.warnings.len(), 1, "{:?}", scan.warnings);
-    assert!(scan.warnings[0].contains("skipped 1 line that"));
+    assert!(scan.warnings[0].contains("skipped 1 line that did not parse"));
 }
 
 #[test]

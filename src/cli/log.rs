@@ -259,7 +259,7 @@ fn warn_invalid_lines(stats: &[(PathBuf, crate::kubelet::FileStats)]) {
             "lines"
         };
         eprintln!(
-            "warning: `{}`: skipped {} {noun} that are not log records (first: line {line}, {reason})",
+            "warning: `{}`: skipped {} {noun} that did not parse as log records (first: line {line}, {reason})",
             path.display(),
             stats.invalid_lines
         );

@@ -238,7 +238,7 @@ fn read_instance(
             for (path, count) in &read.invalid_lines {
                 let noun = if *count == 1 { "line" } else { "lines" };
                 warnings.push(format!(
-                    "`{}`: skipped {count} {noun} that are not log records",
+                    "`{}`: skipped {count} {noun} that did not parse as log records",
                     path.display()
                 ));
             }
