@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench log_parse` (add `-- --quick` for a short run; set
 //! `PODMORTEM_BENCH_LOG_BYTES` to change the file's size, 1 GiB by default). The file is read
-//! through the page cache, as `podmortem log` reads it.
+//! through the page cache, as `podmortem log` reads it. `owned` builds a `LogLine` with its
+//! own `String` per line; `borrowed` decodes each line's text in place, as a printer can.
 
 mod common;
 
@@ -10,7 +11,17 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use podmortem::kubelet::{InstanceLog, decode_all};
+use podmortem::kubelet::{Decoder, InstanceLog, LineRef, LineSink};
+
+/// Counts the bytes of each line's decoded text.
+#[derive(Default)]
+struct TextBytes(u64);
+
+impl LineSink for TextBytes {
+    fn line(&mut self, line: LineRef<'_>) {
+        self.0 += line.text().len() as u64;
+    }
+}
 
 fn bench_parse(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("create a temporary folder");
@@ -25,7 +36,7 @@ fn bench_parse(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Bytes(opened.log.len()));
-    group.bench_function("file", |b| {
+    group.bench_function("file_owned", |b| {
         b.iter(|| {
             let mut count = 0u64;
             opened
@@ -38,10 +49,23 @@ fn bench_parse(c: &mut Criterion) {
             black_box(count)
         })
     });
+    group.bench_function("file_borrowed", |b| {
+        b.iter(|| {
+            let mut sink = TextBytes::default();
+            opened.log.decode_with(&mut sink).expect("decode the log");
+            black_box(sink.0)
+        })
+    });
 
     group.throughput(Throughput::Bytes(small.len() as u64));
-    group.bench_function("memory_64MiB", |b| {
-        b.iter(|| black_box(decode_all(&small, None).0.len()))
+    group.bench_function("memory_64MiB_borrowed", |b| {
+        b.iter(|| {
+            let mut sink = TextBytes::default();
+            let mut decoder = Decoder::new(None);
+            decoder.feed(&small, &mut sink);
+            decoder.finish(&mut sink);
+            black_box(sink.0)
+        })
     });
     group.finish();
 }

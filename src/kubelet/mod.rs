@@ -27,7 +27,9 @@ use crate::model::LogLine;
 pub use cri::parse_cri_line;
 pub use docker::parse_docker_line;
 pub use fallback::{FALLBACK_BYTES, FALLBACK_LINES, fallback_to_logs_message};
-pub use merge::{Decoder, FileStats, MAX_LINE_BYTES, MergedLine, Merger, decode_all};
+pub use merge::{
+    Decoder, FileStats, LineRef, LineSink, MAX_LINE_BYTES, MergedLine, Merger, decode_all,
+};
 pub use paths::{
     ContainerLink, LogFileName, PodDir, order_log_files, parse_container_link_name,
     parse_legacy_log_file_name, parse_log_file_name, parse_pod_dir_name, parse_pod_log_path,

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use crate::model::LogLine;
 
 use super::Error;
-use super::merge::{Decoder, FileStats};
+use super::merge::{Decoder, FileStats, LineRef, LineSink};
 use super::record::{LogFormat, detect_format};
 
 /// Maximum size of a decompressed gzip log file. Kubelet rotates at 10 MiB by default, so a
@@ -156,36 +156,72 @@ impl InstanceLog {
         &self,
         sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
     ) -> Result<Vec<(PathBuf, FileStats)>, Error> {
+        let mut forward = ForwardLines { sink, error: None };
+        let stats = self.decode_with(&mut forward)?;
+        match forward.error {
+            Some(error) => Err(Error::Io(error)),
+            None => Ok(stats),
+        }
+    }
+
+    /// Decodes every file forwards into `sink`, which may borrow each line's bytes. Stops
+    /// early when the sink reports [`LineSink::stopped`].
+    pub fn decode_with(
+        &self,
+        sink: &mut impl LineSink,
+    ) -> Result<Vec<(PathBuf, FileStats)>, Error> {
         let mut decoder = Decoder::new(None);
-        let mut lines = Vec::new();
         let mut stats = Vec::with_capacity(self.segments.len());
         let last = self.segments.len().saturating_sub(1);
 
         for (index, segment) in self.segments.iter().enumerate() {
-            decode_segment(segment, &mut decoder, &mut lines, sink)?;
+            decode_segment(segment, &mut decoder, sink)?;
+            if sink.stopped() {
+                break;
+            }
             let file_stats = if index == last {
-                decoder.finish(&mut lines)
+                decoder.finish(sink)
             } else {
-                decoder.end_file(&mut lines)
+                decoder.end_file(sink)
             };
-            drain_into(&mut lines, sink)?;
             stats.push((segment.path.clone(), file_stats));
         }
         Ok(stats)
     }
 }
 
+/// Passes owned lines to a fallible callback and keeps its first error.
+struct ForwardLines<'s> {
+    sink: &'s mut dyn FnMut(LogLine) -> std::io::Result<()>,
+    error: Option<std::io::Error>,
+}
+
+impl LineSink for ForwardLines<'_> {
+    fn line(&mut self, line: LineRef<'_>) {
+        if self.error.is_none()
+            && let Err(error) = (self.sink)(line.into_log_line())
+        {
+            self.error = Some(error);
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
 fn decode_segment(
     segment: &LogSegment,
     decoder: &mut Decoder,
-    lines: &mut Vec<LogLine>,
-    sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
+    sink: &mut impl LineSink,
 ) -> Result<(), Error> {
     match &segment.data {
         SegmentData::Memory(bytes) => {
             for chunk in bytes.chunks(CHUNK_BYTES) {
-                decoder.feed(chunk, lines);
-                drain_into(lines, sink)?;
+                decoder.feed(chunk, sink);
+                if sink.stopped() {
+                    break;
+                }
             }
         }
         SegmentData::File { len } => {
@@ -194,23 +230,12 @@ fn decode_segment(
             let mut buffer = vec![0; CHUNK_BYTES];
             loop {
                 let count = reader.read(&mut buffer)?;
-                if count == 0 {
+                if count == 0 || sink.stopped() {
                     break;
                 }
-                decoder.feed(&buffer[..count], lines);
-                drain_into(lines, sink)?;
+                decoder.feed(&buffer[..count], sink);
             }
         }
-    }
-    Ok(())
-}
-
-fn drain_into(
-    lines: &mut Vec<LogLine>,
-    sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    for line in lines.drain(..) {
-        sink(line)?;
     }
     Ok(())
 }
