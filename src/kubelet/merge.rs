@@ -222,7 +222,7 @@ fn text_from_vec(bytes: Vec<u8>) -> String {
         .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
-/// Counts of what one file held, for warnings.
+/// Counts of the lines of one file, for warnings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileStats {
     /// Lines that parsed as records.
@@ -272,7 +272,7 @@ impl Decoder {
     }
 
     /// Decodes the complete lines of `chunk` (and of the bytes kept from earlier chunks) and
-    /// appends the lines they complete to `out`.
+    /// passes the lines they complete to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut impl LineSink) {
         let mut rest = chunk;
         if !self.remainder.is_empty() {
