@@ -51,3 +51,88 @@ pub fn write_cri_log(dir: &std::path::Path, name: &str, size: u64) -> PathBuf {
     out.flush().expect("flush the bench log");
     path
 }
+
+/// A criterion measurement of the CPU time of the benchmark thread, read from
+/// `/proc/thread-self/schedstat` (Linux). On a machine shared with other work, wall time
+/// includes the time the thread waited for a core; CPU time does not.
+pub struct ThreadCpuTime;
+
+/// Returns the nanoseconds the current thread has run on a CPU, or 0 where the kernel does
+/// not provide `/proc/thread-self/schedstat`.
+fn thread_cpu_nanos() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+impl criterion::measurement::Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_nanos()
+    }
+
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_nanos().saturating_sub(start)
+    }
+
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+
+    fn zero(&self) -> u64 {
+        0
+    }
+
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        &CpuNanosFormatter
+    }
+}
+
+/// Formats CPU nanoseconds like criterion's wall-time formatter.
+struct CpuNanosFormatter;
+
+impl criterion::measurement::ValueFormatter for CpuNanosFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = if typical < 1e3 {
+            (1.0, "ns cpu")
+        } else if typical < 1e6 {
+            (1e-3, "µs cpu")
+        } else if typical < 1e9 {
+            (1e-6, "ms cpu")
+        } else {
+            (1e-9, "s cpu")
+        };
+        values.iter_mut().for_each(|value| *value *= factor);
+        unit
+    }
+
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &criterion::Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let bytes = match throughput {
+            criterion::Throughput::Bytes(bytes) | criterion::Throughput::BytesDecimal(bytes) => {
+                *bytes as f64
+            }
+            criterion::Throughput::Elements(elements) => *elements as f64,
+            _ => 1.0,
+        };
+        values
+            .iter_mut()
+            .for_each(|nanos| *nanos = bytes / (*nanos * 1e-9) / (1 << 20) as f64);
+        "MiB/s cpu"
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}

@@ -83,23 +83,23 @@ fn parse_fraction(text: &[u8]) -> Option<(i32, &[u8])> {
         return Some((0, text));
     };
 
-    let count = digits_and_rest
-        .iter()
-        .take_while(|byte| byte.is_ascii_digit())
-        .count();
+    let mut nanoseconds = 0i64;
+    let mut count = 0;
+    for byte in digits_and_rest.iter().take(10) {
+        let digit = byte.wrapping_sub(b'0');
+        if digit >= 10 {
+            break;
+        }
+        nanoseconds = nanoseconds * 10 + i64::from(digit);
+        count += 1;
+    }
     if !(1..=9).contains(&count) {
         return None;
     }
 
-    let (fraction, rest) = digits_and_rest.split_at(count);
-    let mut nanoseconds = 0i32;
-    for digit in fraction {
-        nanoseconds = nanoseconds * 10 + i32::from(digit - b'0');
-    }
-    for _ in count..9 {
-        nanoseconds *= 10;
-    }
-    Some((nanoseconds, rest))
+    let scale = 10i64.pow(9 - count as u32);
+    let nanoseconds = i32::try_from(nanoseconds * scale).ok()?;
+    Some((nanoseconds, &digits_and_rest[count..]))
 }
 
 /// Reads `Z` or `±hh:mm` (the whole remaining text) and returns the offset east of UTC in
@@ -171,6 +171,7 @@ mod tests {
             b"2024-03-01T24:00:00Z",
             b"2024-03-01T10:00:00.Z",
             b"2024-03-01T10:00:00.1234567890Z",
+            b"2024-03-01T10:00:00.9999999999Z",
             b"2024-03-01T10:00:00+0200",
             b"2024-03-01T10:00:00Z ",
             b"2024-0\xff-01T10:00:00Z",
