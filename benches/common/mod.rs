@@ -1,8 +1,10 @@
-//! A generated CRI log file shared by the log benchmarks.
+//! A generated CRI log file shared by the log benchmarks, and a CPU-time measurement.
 //!
 //! The file mixes stdout and stderr, containerd timestamps, blank lines and 16 KiB P chains,
 //! in proportions like a chatty service. Its size is `PODMORTEM_BENCH_LOG_BYTES` (1 GiB by
 //! default); it is written once per bench run into a temporary folder and removed afterwards.
+
+#![allow(dead_code, reason = "each bench uses a different subset of these helpers")]
 
 use std::io::Write;
 use std::path::PathBuf;
