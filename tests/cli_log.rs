@@ -179,3 +179,39 @@ fn truncated_docker_line_warns() {
     assert_eq!(stdout(&output), "done\n");
     insta::assert_snapshot!(without_temp(&stderr, temp.path()));
 }
+
+#[test]
+fn damaged_gzip_fails_but_prints_rest() {
+    use std::io::Write;
+    let temp = tempfile::tempdir().unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for index in 0..20_000 {
+        writeln!(
+            encoder,
+            "2024-03-01T09:00:00Z stdout F old {index} {:x}",
+            index * 7919
+        )
+        .unwrap();
+    }
+    let mut gzip = encoder.finish().unwrap();
+    gzip.truncate(gzip.len() / 2);
+    std::fs::write(temp.path().join("0.log.20250101-000000.gz"), gzip).unwrap();
+    std::fs::write(
+        temp.path().join("0.log"),
+        b"2024-03-01T10:00:00Z stdout F newest\n",
+    )
+    .unwrap();
+
+    let output = podmortem_log(&[temp.path().to_str().unwrap()]);
+    let text = stdout(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text.starts_with("old 0 0\n"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.ends_with("newest\n"));
+    assert!(stderr.contains("invalid gzip data"), "{stderr}");
+}

@@ -477,3 +477,49 @@ fn crio_offsets_are_read() {
     );
     assert_eq!(instance.last_log_at, instance.first_log_at);
 }
+
+/// Returns a gzip stream of `lines` CRI records, cut short so only its head decompresses.
+fn truncated_gzip(lines: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for index in 0..lines {
+        let line = format!(
+            "2024-03-01T09:00:00Z stdout F old line {index} {:x}\n",
+            index * 7919
+        );
+        encoder.write_all(line.as_bytes()).unwrap();
+    }
+    let mut bytes = encoder.finish().unwrap();
+    bytes.truncate(bytes.len() * 3 / 4);
+    bytes
+}
+
+#[test]
+fn short_tail_leaves_old_gzip_unread() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    write(
+        &dir.join("0.log.20250101-000000.gz"),
+        &truncated_gzip(20_000),
+    );
+    write(
+        &dir.join("0.log"),
+        b"2024-03-01T10:00:00Z stdout F new 1\n2024-03-01T10:00:01Z stdout F new 2\n",
+    );
+
+    let short = scan_node_root(root.path(), &ScanOptions { tail_lines: 1 }).unwrap();
+    assert!(short.warnings.is_empty(), "{:?}", short.warnings);
+    assert_eq!(short.instances[0].log_tail.len(), 1);
+    assert_eq!(
+        short.instances[0].first_log_at,
+        "2024-03-01T09:00:00Z".parse().ok()
+    );
+
+    let long = scan_node_root(root.path(), &ScanOptions { tail_lines: 50 }).unwrap();
+    assert_eq!(long.warnings.len(), 1, "{:?}", long.warnings);
+    assert!(
+        long.warnings[0].contains("invalid gzip data"),
+        "{}",
+        long.warnings[0]
+    );
+}

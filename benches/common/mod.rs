@@ -4,7 +4,10 @@
 //! in proportions like a chatty service. Its size is `PODMORTEM_BENCH_LOG_BYTES` (1 GiB by
 //! default); it is written once per bench run into a temporary folder and removed afterwards.
 
-#![allow(dead_code, reason = "each bench uses a different subset of these helpers")]
+#![allow(
+    dead_code,
+    reason = "each bench uses a different subset of these helpers"
+)]
 
 use std::io::Write;
 use std::path::PathBuf;

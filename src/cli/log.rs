@@ -212,6 +212,10 @@ fn print_instance<W: Write>(
         };
         match tail(&opened.log, &options) {
             Ok(read) => {
+                for problem in &read.unreadable {
+                    eprintln!("error: {problem}");
+                }
+                failed |= !read.unreadable.is_empty();
                 for line in &read.lines {
                     printer.line(line)?;
                 }
@@ -239,7 +243,13 @@ fn print_instance<W: Write>(
         return Err(anyhow::Error::from(error).context("write to standard output"));
     }
     match decoded {
-        Ok(stats) => warn_invalid_lines(&stats),
+        Ok(report) => {
+            for problem in &report.unreadable {
+                eprintln!("error: {problem}");
+            }
+            failed |= !report.unreadable.is_empty();
+            warn_invalid_lines(&report.files);
+        }
         Err(error) => {
             eprintln!("error: {error}");
             failed = true;

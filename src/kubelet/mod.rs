@@ -37,7 +37,7 @@ pub use paths::{
 };
 pub use record::{LogFormat, Record, RecordError, detect_format};
 pub use scan::{ScanOptions, looks_like_node_root, looks_like_pod_logs_dir, scan_node_root};
-pub use source::{InstanceLog, LogSegment, MAX_DECOMPRESSED_BYTES, OpenedLog};
+pub use source::{DecodeReport, InstanceLog, LogSegment, MAX_DECOMPRESSED_BYTES, OpenedLog};
 pub use tail::{DEFAULT_BLOCK_BYTES, Tail, TailOptions, tail};
 pub use termination_message::{
     MATCH_SLACK, MAX_MESSAGE_BYTES, is_message_file_name, match_message_files, read_message_dir,

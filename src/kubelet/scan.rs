@@ -242,6 +242,7 @@ fn read_instance(
                     path.display()
                 ));
             }
+            warnings.extend(read.unreadable);
             instance.log_tail = read.lines;
             instance.log_truncated = read.truncated;
             instance.last_log_at = read.last_record_at;
