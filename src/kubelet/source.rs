@@ -232,7 +232,7 @@ impl InstanceLog {
     }
 }
 
-/// What a forward decode of an instance's files found besides its lines.
+/// The findings of a forward decode of an instance's files, besides its lines.
 #[derive(Debug, Default)]
 pub struct DecodeReport {
     /// The counts of each file that was read, with its path.

@@ -2,7 +2,9 @@
 //! number of lines and not with the size of the files.
 //!
 //! The reader loads a region at the end of the instance's byte stream (the files in rotation
-//! order), starting with one block and doubling it, and parses that region forwards. A region
+//! order), starting with one block of the newest file and doubling it, and parses that region
+//! forwards. It enters an older file only once the newer ones are read whole, so an older
+//! gzip file is decompressed only when its lines are needed. A region
 //! that starts inside the stream may cut a P chain: the first record of each stream in the
 //! region could continue a partial record before it. A line that starts with such a record is
 //! *uncertain*. The region is large enough once the requested number of lines are all certain,
@@ -59,9 +61,9 @@ pub struct Tail {
 
 /// Bytes searched before the region for the last record of a stream that the region does not
 /// hold, to learn whether that stream ends in an unclosed P chain.
-// NOTE: an unclosed chain of one stream followed by more than this many bytes of the other
-// stream alone, or that lies in a gzip file the tail did not need, is not seen, so its
-// partial line is missing from the tail. Finding it in every case would mean reading whole
+// NOTE: some unclosed chains are not seen, so their partial line is missing from the tail.
+// That happens when more than this many bytes of the other stream alone follow the chain, or
+// when the chain lies in a gzip file that the tail did not need. Finding it in every case would mean reading whole
 // files for containers that write to one stream only.
 pub const OPEN_CHAIN_LOOKBACK_BYTES: u64 = 1 << 20;
 
@@ -71,8 +73,8 @@ pub const MAX_REGION_BYTES: u64 = 256 << 20;
 
 /// Returns the last lines of an instance's log.
 ///
-/// A file that cannot be read (a damaged gzip file) ends the read at that file: the tail
-/// holds the lines of the newer files, `truncated` is set and the error is in
+/// A file that cannot be read (a damaged gzip file) ends the read at that file. The tail then
+/// contains the lines of the newer files, `truncated` is set and the error is in
 /// [`Tail::unreadable`].
 pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
     let mut segments = &log.segments[..];
@@ -148,7 +150,7 @@ impl<'a> Selection<'a> {
     }
 }
 
-/// Where an unclosed chain starts, counted from the end of the log.
+/// The start of an unclosed chain, counted from the end of the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct OpenChain {
     /// Bytes from the start of the chain's first record to the end of the log.
