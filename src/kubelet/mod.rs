@@ -31,9 +31,8 @@ pub use merge::{
     Decoder, FileStats, LineRef, LineSink, MAX_LINE_BYTES, MergedLine, Merger, decode_all,
 };
 pub use paths::{
-    ContainerLink, LogFileName, PodDir, order_log_files, parse_container_link_name,
-    parse_legacy_log_file_name, parse_log_file_name, parse_pod_dir_name, parse_pod_log_path,
-    resolve_link_target,
+    LogFileName, PodDir, order_log_files, parse_container_link_name, parse_legacy_log_file_name,
+    parse_log_file_name, parse_pod_dir_name, parse_pod_log_path, resolve_link_target,
 };
 pub use record::{LogFormat, Record, RecordError, detect_format};
 pub use scan::{ScanOptions, looks_like_node_root, looks_like_pod_logs_dir, scan_node_root};

@@ -134,18 +134,9 @@ pub fn order_log_files(paths: &mut [PathBuf]) {
     });
 }
 
-/// The instance a `/var/log/containers` symlink points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerLink {
-    /// The bare container id from the link name (64 hex digits for containerd, CRI-O and
-    /// Docker). The runtime prefix (`containerd://`) cannot be known from the name.
-    pub container_id: String,
-    pub pod_uid: String,
-    pub container: String,
-    pub restart_count: u32,
-}
-
-/// Returns the container id at the end of `<pod>_<namespace>_<container>-<container-id>.log`.
+/// Returns the container id at the end of `<pod>_<namespace>_<container>-<container-id>.log`:
+/// the bare id (64 hex digits for containerd, CRI-O and Docker), because the link name does
+/// not carry the runtime prefix (`containerd://`).
 pub fn parse_container_link_name(name: &str) -> Option<&str> {
     let stem = name.strip_suffix(".log")?;
     let (_, id) = stem.rsplit_once('-')?;
