@@ -215,3 +215,31 @@ fn damaged_gzip_fails_but_prints_rest() {
     assert!(text.ends_with("newest\n"));
     assert!(stderr.contains("invalid gzip data"), "{stderr}");
 }
+
+#[test]
+fn closed_pipe_is_success() {
+    use std::io::Read;
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("0.log");
+    let line = "2024-03-01T10:00:00Z stdout F a line long enough to fill the pipe quickly\n";
+    std::fs::write(&path, line.repeat(200_000)).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .arg("log")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+
+    assert!(first.starts_with(b"a line long enough"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stderr.is_empty());
+}
