@@ -161,3 +161,85 @@ fn not_a_log_is_an_error() {
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!(without_temp(&stderr, temp.path()));
 }
+
+#[test]
+fn truncated_docker_line_warns() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("0.log");
+    let bytes = concat!(
+        r#"{"log":"done\n","stream":"stdout","time":"2024-03-01T10:00:00Z"}"#,
+        "\n",
+        r#"{"log":"cu"#
+    );
+    std::fs::write(&path, bytes).unwrap();
+    let output = podmortem_log(&[path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "done\n");
+    insta::assert_snapshot!(without_temp(&stderr, temp.path()));
+}
+
+#[test]
+fn damaged_gzip_fails_but_prints_rest() {
+    use std::io::Write;
+    let temp = tempfile::tempdir().unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for index in 0..20_000 {
+        writeln!(
+            encoder,
+            "2024-03-01T09:00:00Z stdout F old {index} {:x}",
+            index * 7919
+        )
+        .unwrap();
+    }
+    let mut gzip = encoder.finish().unwrap();
+    gzip.truncate(gzip.len() / 2);
+    std::fs::write(temp.path().join("0.log.20250101-000000.gz"), gzip).unwrap();
+    std::fs::write(
+        temp.path().join("0.log"),
+        b"2024-03-01T10:00:00Z stdout F newest\n",
+    )
+    .unwrap();
+
+    let output = podmortem_log(&[temp.path().to_str().unwrap()]);
+    let text = stdout(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text.starts_with("old 0 0\n"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.ends_with("newest\n"));
+    assert!(stderr.contains("invalid gzip data"), "{stderr}");
+}
+
+#[test]
+fn closed_pipe_is_success() {
+    use std::io::Read;
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("0.log");
+    let line = "2024-03-01T10:00:00Z stdout F a line long enough to fill the pipe quickly\n";
+    std::fs::write(&path, line.repeat(200_000)).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .arg("log")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+
+    assert!(first.starts_with(b"a line long enough"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stderr.is_empty());
+}

@@ -351,7 +351,9 @@ fn empty_root_is_an_error() {
     std::fs::create_dir_all(root.path().join("var/log/pods")).unwrap();
     let error = scan_node_root(root.path(), &ScanOptions::default()).unwrap_err();
     assert!(
-        error.to_string().contains("holds no container log files"),
+        error
+            .to_string()
+            .contains("contains no container log files"),
         "{error}"
     );
 }
@@ -413,4 +415,111 @@ fn bad_files_become_warnings() {
     assert_eq!(scan.warnings.len(), 2, "{:?}", scan.warnings);
     assert!(scan.warnings[0].contains("0.log.20250101-000000.gz"));
     assert!(scan.warnings[1].contains("0.log.20250101-000001"));
+}
+
+#[test]
+fn symlinked_log_file_is_not_followed() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = root.path().join("outside.log");
+    write(&outside, b"2024-03-01T10:00:00Z stdout F secret\n");
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    write(&dir.join("0.log"), b"2024-03-01T10:00:00Z stdout F real\n");
+    std::os::unix::fs::symlink(&outside, dir.join("1.log")).unwrap();
+
+    let scan = scan_node_root(root.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(scan.instances.len(), 1);
+    assert_eq!(scan.instances[0].log_tail[0].text, "real");
+    assert_eq!(scan.warnings.len(), 1);
+    assert!(scan.warnings[0].contains("is a symbolic link"));
+}
+
+#[test]
+fn docker_json_instance_is_read() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    let lines = concat!(
+        r#"{"log":"split ","stream":"stderr","time":"2024-03-01T10:00:00.1Z"}"#,
+        "\n",
+        r#"{"log":"ok\n","stream":"stdout","time":"2024-03-01T10:00:00.2Z"}"#,
+        "\n",
+        r#"{"log":"line\n","stream":"stderr","time":"2024-03-01T10:00:00.3Z"}"#,
+        "\n",
+        r#"{"log":"cut"#,
+    );
+    write(&dir.join("0.log"), lines.as_bytes());
+
+    let scan = scan_node_root(root.path(), &ScanOptions::default()).unwrap();
+    let texts: Vec<&str> = scan.instances[0]
+        .log_tail
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(texts, ["ok", "split line"]);
+    assert_eq!(scan.warnings.len(), 1, "{:?}", scan.warnings);
+    assert!(scan.warnings[0].contains("skipped 1 line that did not parse"));
+}
+
+#[test]
+fn crio_offsets_are_read() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    write(
+        &dir.join("0.log"),
+        b"2025-06-25T23:00:18.315839225+00:00 stderr F I0625 crio\n",
+    );
+
+    let scan = scan_node_root(root.path(), &ScanOptions::default()).unwrap();
+    let instance = &scan.instances[0];
+    assert_eq!(instance.log_tail[0].text, "I0625 crio");
+    assert_eq!(
+        instance.first_log_at,
+        "2025-06-25T23:00:18.315839225Z".parse().ok()
+    );
+    assert_eq!(instance.last_log_at, instance.first_log_at);
+}
+
+/// Returns a gzip stream of `lines` CRI records, cut short so only its head decompresses.
+fn truncated_gzip(lines: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for index in 0..lines {
+        let line = format!(
+            "2024-03-01T09:00:00Z stdout F old line {index} {:x}\n",
+            index * 7919
+        );
+        encoder.write_all(line.as_bytes()).unwrap();
+    }
+    let mut bytes = encoder.finish().unwrap();
+    bytes.truncate(bytes.len() * 3 / 4);
+    bytes
+}
+
+#[test]
+fn short_tail_leaves_old_gzip_unread() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("var/log/pods/shop_web-0_u1/app");
+    write(
+        &dir.join("0.log.20250101-000000.gz"),
+        &truncated_gzip(20_000),
+    );
+    write(
+        &dir.join("0.log"),
+        b"2024-03-01T10:00:00Z stdout F new 1\n2024-03-01T10:00:01Z stdout F new 2\n",
+    );
+
+    let short = scan_node_root(root.path(), &ScanOptions { tail_lines: 1 }).unwrap();
+    assert!(short.warnings.is_empty(), "{:?}", short.warnings);
+    assert_eq!(short.instances[0].log_tail.len(), 1);
+    assert_eq!(
+        short.instances[0].first_log_at,
+        "2024-03-01T09:00:00Z".parse().ok()
+    );
+
+    let long = scan_node_root(root.path(), &ScanOptions { tail_lines: 50 }).unwrap();
+    assert_eq!(long.warnings.len(), 1, "{:?}", long.warnings);
+    assert!(
+        long.warnings[0].contains("invalid gzip data"),
+        "{}",
+        long.warnings[0]
+    );
 }

@@ -182,7 +182,7 @@ fn expand_path(path: &Path) -> anyhow::Result<Vec<(InstanceKey, PathBuf)>> {
     }
     if by_instance.is_empty() {
         anyhow::bail!(
-            "`{}` holds no container log files: expected `<N>.log` files, as in \
+            "`{}` contains no container log files: expected `<N>.log` files, as in \
              `/var/log/pods/<namespace>_<pod>_<pod-uid>/<container>/`",
             path.display()
         );
@@ -212,6 +212,10 @@ fn print_instance<W: Write>(
         };
         match tail(&opened.log, &options) {
             Ok(read) => {
+                for problem in &read.unreadable {
+                    eprintln!("error: {problem}");
+                }
+                failed |= !read.unreadable.is_empty();
                 for line in &read.lines {
                     printer.line(line)?;
                 }
@@ -239,7 +243,13 @@ fn print_instance<W: Write>(
         return Err(anyhow::Error::from(error).context("write to standard output"));
     }
     match decoded {
-        Ok(stats) => warn_invalid_lines(&stats),
+        Ok(report) => {
+            for problem in &report.unreadable {
+                eprintln!("error: {problem}");
+            }
+            failed |= !report.unreadable.is_empty();
+            warn_invalid_lines(&report.files);
+        }
         Err(error) => {
             eprintln!("error: {error}");
             failed = true;
@@ -250,13 +260,19 @@ fn print_instance<W: Write>(
 
 fn warn_invalid_lines(stats: &[(PathBuf, crate::kubelet::FileStats)]) {
     for (path, stats) in stats {
-        if let Some((line, reason)) = stats.first_invalid {
-            eprintln!(
-                "warning: `{}`: skipped {} lines that are not log records (first: line {line}, {reason})",
-                path.display(),
-                stats.invalid_lines
-            );
-        }
+        let Some((line, reason)) = stats.first_invalid else {
+            continue;
+        };
+        let noun = if stats.invalid_lines == 1 {
+            "line"
+        } else {
+            "lines"
+        };
+        eprintln!(
+            "warning: `{}`: skipped {} {noun} that did not parse as log records (first: line {line}, {reason})",
+            path.display(),
+            stats.invalid_lines
+        );
     }
 }
 

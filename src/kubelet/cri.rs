@@ -18,20 +18,9 @@ pub fn parse_cri_line(line: &[u8]) -> Result<Record<'_>, RecordError> {
     let (time, rest) = split_field(line).ok_or(RecordError::Timestamp)?;
     let time = parse_rfc3339(time).ok_or(RecordError::Timestamp)?;
 
-    let (stream, rest) = split_field(rest).ok_or(RecordError::Stream)?;
-    let stream = match stream {
-        b"stdout" => Stream::Stdout,
-        b"stderr" => Stream::Stderr,
-        _ => return Err(RecordError::Stream),
-    };
+    let (stream, rest) = split_stream(rest).ok_or(RecordError::Stream)?;
 
-    let (tag, content) = split_field(rest).ok_or(RecordError::Tag)?;
-    let first_tag = tag.split(|byte| *byte == b':').next().unwrap_or(tag);
-    let partial = match first_tag {
-        b"P" => true,
-        b"F" => false,
-        _ => return Err(RecordError::Tag),
-    };
+    let (partial, content) = split_tag(rest).ok_or(RecordError::Tag)?;
 
     Ok(Record {
         time,
@@ -39,6 +28,35 @@ pub fn parse_cri_line(line: &[u8]) -> Result<Record<'_>, RecordError> {
         partial,
         content: Cow::Borrowed(content),
     })
+}
+
+/// Splits `stdout ` or `stderr ` off the front. Both are compared whole, which is faster than
+/// searching for the space.
+fn split_stream(text: &[u8]) -> Option<(Stream, &[u8])> {
+    let (field, rest) = text.split_at_checked(7)?;
+    match field {
+        b"stdout " => Some((Stream::Stdout, rest)),
+        b"stderr " => Some((Stream::Stderr, rest)),
+        _ => None,
+    }
+}
+
+/// Splits the tag off the front and returns whether it marks a partial record. The common
+/// one-letter tag is checked first; a tag with more `:`-separated parts takes the slow path.
+fn split_tag(text: &[u8]) -> Option<(bool, &[u8])> {
+    match text {
+        [b'F', b' ', content @ ..] => return Some((false, content)),
+        [b'P', b' ', content @ ..] => return Some((true, content)),
+        _ => {}
+    }
+
+    let (tag, content) = split_field(text)?;
+    let first_tag = tag.split(|byte| *byte == b':').next().unwrap_or(tag);
+    match first_tag {
+        b"P" => Some((true, content)),
+        b"F" => Some((false, content)),
+        _ => None,
+    }
 }
 
 /// Splits `text` at its first space into the field before it and the text after it.

@@ -36,8 +36,8 @@ pub fn fallback_to_logs_message(file_bytes: &[u8]) -> Vec<u8> {
     message.split_off(keep_from)
 }
 
-/// Returns the offset after which `bytes` holds exactly `lines` newlines, or 0 when it holds
-/// fewer, as kubelet's `tail.FindTailLineStartIndex` does.
+/// Returns the offset after which `bytes` contains exactly `lines` newlines, or 0 when it
+/// contains fewer, as kubelet's `tail.FindTailLineStartIndex` does.
 fn tail_line_start(bytes: &[u8], lines: usize) -> usize {
     memchr::memrchr_iter(b'\n', bytes)
         .nth(lines)

@@ -6,6 +6,8 @@
 //! pending buffer per stream. Joining happens on bytes, before UTF-8 decoding, because a split
 //! can fall inside a multi-byte character.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 
 use crate::model::{LogLine, Stream};
@@ -16,9 +18,9 @@ use super::record::{LogFormat, Record, RecordError, detect_format};
 /// dropped, so an output that never ends a line cannot exhaust memory.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Maximum size in bytes of one line of a log file that is parsed. Runtimes write records of
-/// at most 16 KiB of content plus framing; the head of a longer line is parsed and the rest
-/// dropped, so a file without newlines cannot exhaust memory.
+/// Maximum size in bytes of one file line that is parsed. Runtimes write records of at most
+/// 16 KiB of content plus framing. Only the head of a longer line is parsed, so a file without
+/// newlines cannot exhaust memory.
 const MAX_RECORD_LINE_BYTES: usize = MAX_LINE_BYTES + 4096;
 
 /// Returns the part of a file line that is parsed, at most [`MAX_RECORD_LINE_BYTES`].
@@ -32,6 +34,69 @@ pub struct MergedLine {
     pub line: LogLine,
     /// Index, as given to [`Merger::push`], of the line's first record.
     pub first_record: u64,
+}
+
+/// A logical line whose bytes borrow from the input when it was a single record, so that
+/// readers that only print or count lines allocate nothing for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRef<'a> {
+    /// Time of the line's first record.
+    pub time: Timestamp,
+    pub stream: Stream,
+    /// Content bytes, at most [`MAX_LINE_BYTES`]; they may be invalid UTF-8.
+    pub bytes: Cow<'a, [u8]>,
+    /// True when the line ended without its final record.
+    pub partial: bool,
+    /// Index, as given to [`Merger::push_record`], of the line's first record.
+    pub first_record: u64,
+}
+
+impl LineRef<'_> {
+    /// Returns the text, decoded lossily. Valid UTF-8 is borrowed.
+    pub fn text(&self) -> Cow<'_, str> {
+        match std::str::from_utf8(&self.bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&self.bytes),
+        }
+    }
+
+    /// Converts the line into the model's owned [`LogLine`].
+    pub fn into_log_line(self) -> LogLine {
+        let text = match self.bytes {
+            Cow::Borrowed(bytes) => text_from_slice(bytes),
+            Cow::Owned(bytes) => text_from_vec(bytes),
+        };
+        LogLine {
+            time: Some(self.time),
+            stream: self.stream,
+            text,
+            partial: self.partial,
+        }
+    }
+
+    fn into_merged(self) -> MergedLine {
+        let first_record = self.first_record;
+        MergedLine {
+            line: self.into_log_line(),
+            first_record,
+        }
+    }
+}
+
+/// A receiver of decoded lines.
+pub trait LineSink {
+    fn line(&mut self, line: LineRef<'_>);
+
+    /// Returns true when the sink takes no more lines, so a reader can stop early.
+    fn stopped(&self) -> bool {
+        false
+    }
+}
+
+impl LineSink for Vec<LogLine> {
+    fn line(&mut self, line: LineRef<'_>) {
+        self.push(line.into_log_line());
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +117,12 @@ impl Merger {
     /// Adds one record, whose position in the input is `index`, and returns the line it
     /// completes, if any.
     pub fn push(&mut self, record: &Record<'_>, index: u64) -> Option<MergedLine> {
+        self.push_record(record.clone(), index)
+            .map(LineRef::into_merged)
+    }
+
+    /// Adds one record like [`Merger::push`]. A line of a single record borrows its bytes.
+    pub fn push_record<'r>(&mut self, record: Record<'r>, index: u64) -> Option<LineRef<'r>> {
         let slot = match record.stream {
             Stream::Stdout => &mut self.stdout,
             Stream::Stderr => &mut self.stderr,
@@ -66,13 +137,13 @@ impl Merger {
                 });
                 return None;
             }
-            return Some(merged_line(
-                record.time,
-                record.stream,
-                &record.content,
-                index,
-                false,
-            ));
+            return Some(LineRef {
+                time: record.time,
+                stream: record.stream,
+                bytes: bounded_cow(record.content),
+                partial: false,
+                first_record: index,
+            });
         };
 
         let room = MAX_LINE_BYTES.saturating_sub(pending.bytes.len());
@@ -82,18 +153,25 @@ impl Merger {
             *slot = Some(pending);
             return None;
         }
-        Some(merged_line(
-            pending.time,
-            record.stream,
-            &pending.bytes,
-            pending.first_record,
-            false,
-        ))
+        Some(LineRef {
+            time: pending.time,
+            stream: record.stream,
+            bytes: Cow::Owned(pending.bytes),
+            partial: false,
+            first_record: pending.first_record,
+        })
     }
 
     /// Returns the chains that no final record closed, as partial lines, in the order they
     /// started, and empties the merger.
     pub fn finish(&mut self) -> Vec<MergedLine> {
+        self.finish_records()
+            .into_iter()
+            .map(LineRef::into_merged)
+            .collect()
+    }
+
+    fn finish_records(&mut self) -> Vec<LineRef<'static>> {
         let mut open: Vec<(Stream, Pending)> = [
             self.stdout.take().map(|pending| (Stream::Stdout, pending)),
             self.stderr.take().map(|pending| (Stream::Stderr, pending)),
@@ -104,14 +182,12 @@ impl Merger {
         open.sort_by_key(|(_, pending)| pending.first_record);
 
         open.into_iter()
-            .map(|(stream, pending)| {
-                merged_line(
-                    pending.time,
-                    stream,
-                    &pending.bytes,
-                    pending.first_record,
-                    true,
-                )
+            .map(|(stream, pending)| LineRef {
+                time: pending.time,
+                stream,
+                bytes: Cow::Owned(pending.bytes),
+                partial: true,
+                first_record: pending.first_record,
             })
             .collect()
     }
@@ -121,25 +197,32 @@ fn bounded(content: &[u8]) -> &[u8] {
     &content[..content.len().min(MAX_LINE_BYTES)]
 }
 
-fn merged_line(
-    time: Timestamp,
-    stream: Stream,
-    bytes: &[u8],
-    first_record: u64,
-    partial: bool,
-) -> MergedLine {
-    MergedLine {
-        line: LogLine {
-            time: Some(time),
-            stream,
-            text: String::from_utf8_lossy(bounded(bytes)).into_owned(),
-            partial,
-        },
-        first_record,
+fn bounded_cow(content: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    match content {
+        Cow::Borrowed(bytes) => Cow::Borrowed(bounded(bytes)),
+        Cow::Owned(mut bytes) => {
+            bytes.truncate(MAX_LINE_BYTES);
+            Cow::Owned(bytes)
+        }
     }
 }
 
-/// Counts of what one file held, for warnings.
+/// Decodes borrowed bytes lossily. Valid UTF-8 is checked first, because the standard
+/// library's validator is much faster than its lossy decoder on the common all-valid line.
+fn text_from_slice(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Decodes owned bytes lossily, reusing the buffer when they are valid UTF-8.
+fn text_from_vec(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+}
+
+/// Counts of the lines of one file, for warnings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileStats {
     /// Lines that parsed as records.
@@ -189,8 +272,8 @@ impl Decoder {
     }
 
     /// Decodes the complete lines of `chunk` (and of the bytes kept from earlier chunks) and
-    /// appends the lines they complete to `out`.
-    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<LogLine>) {
+    /// passes the lines they complete to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut impl LineSink) {
         let mut rest = chunk;
         if !self.remainder.is_empty() {
             let Some(newline) = memchr::memchr(b'\n', rest) else {
@@ -213,7 +296,7 @@ impl Decoder {
 
     /// Ends one file of a rotated series: a last line without `\n` counts as complete, and
     /// partial records stay open for the next file. Returns the file's counts.
-    pub fn end_file(&mut self, out: &mut Vec<LogLine>) -> FileStats {
+    pub fn end_file(&mut self, out: &mut impl LineSink) -> FileStats {
         let line = std::mem::take(&mut self.remainder);
         if !line.is_empty() {
             self.decode_line(&line, false, out);
@@ -225,12 +308,14 @@ impl Decoder {
 
     /// Ends the input: a last line without `\n` and chains no final record closed are
     /// returned with `partial` set. Returns the counts of the last file.
-    pub fn finish(&mut self, out: &mut Vec<LogLine>) -> FileStats {
+    pub fn finish(&mut self, out: &mut impl LineSink) -> FileStats {
         let line = std::mem::take(&mut self.remainder);
         if !line.is_empty() {
             self.decode_line(&line, true, out);
         }
-        out.extend(self.merger.finish().into_iter().map(|merged| merged.line));
+        for line in self.merger.finish_records() {
+            out.line(line);
+        }
         self.format = self.given_format;
         self.line_number = 0;
         std::mem::take(&mut self.stats)
@@ -242,7 +327,7 @@ impl Decoder {
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    fn decode_line(&mut self, line: &[u8], unterminated: bool, out: &mut Vec<LogLine>) {
+    fn decode_line(&mut self, line: &[u8], unterminated: bool, out: &mut impl LineSink) {
         self.line_number += 1;
         let line = cap_line(line);
 
@@ -258,9 +343,9 @@ impl Decoder {
 
         let index = self.records;
         self.records += 1;
-        if let Some(mut merged) = self.merger.push(&record, index) {
-            merged.line.partial |= unterminated;
-            out.push(merged.line);
+        if let Some(mut merged) = self.merger.push_record(record, index) {
+            merged.partial |= unterminated;
+            out.line(merged);
         }
     }
 

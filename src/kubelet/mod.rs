@@ -27,15 +27,16 @@ use crate::model::LogLine;
 pub use cri::parse_cri_line;
 pub use docker::parse_docker_line;
 pub use fallback::{FALLBACK_BYTES, FALLBACK_LINES, fallback_to_logs_message};
-pub use merge::{Decoder, FileStats, MAX_LINE_BYTES, MergedLine, Merger, decode_all};
+pub use merge::{
+    Decoder, FileStats, LineRef, LineSink, MAX_LINE_BYTES, MergedLine, Merger, decode_all,
+};
 pub use paths::{
-    ContainerLink, LogFileName, PodDir, order_log_files, parse_container_link_name,
-    parse_legacy_log_file_name, parse_log_file_name, parse_pod_dir_name, parse_pod_log_path,
-    resolve_link_target,
+    LogFileName, PodDir, order_log_files, parse_container_link_name, parse_legacy_log_file_name,
+    parse_log_file_name, parse_pod_dir_name, parse_pod_log_path, resolve_link_target,
 };
 pub use record::{LogFormat, Record, RecordError, detect_format};
 pub use scan::{ScanOptions, looks_like_node_root, looks_like_pod_logs_dir, scan_node_root};
-pub use source::{InstanceLog, LogSegment, MAX_DECOMPRESSED_BYTES, OpenedLog};
+pub use source::{DecodeReport, InstanceLog, LogSegment, MAX_DECOMPRESSED_BYTES, OpenedLog};
 pub use tail::{DEFAULT_BLOCK_BYTES, Tail, TailOptions, tail};
 pub use termination_message::{
     MATCH_SLACK, MAX_MESSAGE_BYTES, is_message_file_name, match_message_files, read_message_dir,
@@ -82,7 +83,7 @@ pub enum Error {
     NotANodeRoot { path: PathBuf },
 
     #[error(
-        "`{}` holds no container log files and no termination-message files: expected \
+        "`{}` contains no container log files and no termination-message files: expected \
          `var/log/pods/<namespace>_<pod>_<pod-uid>/<container>/<N>.log` or \
          `var/lib/kubelet/pods/<pod-uid>/containers/<container>/<8 hex digits>`",
         path.display()

@@ -6,9 +6,9 @@
 //! <container>/<N>.log`; kubelets before 1.14 wrote `/var/log/pods/<pod-uid>/<container>_<N>.log`
 //! (and briefly `/var/log/pods/<pod-uid>/<container>/<N>.log`). The log manager
 //! (`pkg/kubelet/logs/container_log_manager.go`) rotates `N.log` to `N.log.<YYYYMMDD-hhmmss>`
-//! and gzips every rotated file but the newest. Namespace and pod names are DNS names and
-//! cannot hold `_`, and a container name is a DNS label, so `_` is a safe separator; the parse
-//! still splits the namespace at the first `_` and the uid at the last.
+//! and gzips every rotated file but the newest. Namespace and pod names are DNS names and a
+//! container name is a DNS label, so none contains `_`. The parse still splits the namespace
+//! at the first `_` and the uid at the last.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -121,7 +121,7 @@ fn parse_rotation_stamp(stamp: &str) -> Option<u64> {
 
 /// Orders one instance's files as kubelet wrote them: rotated files by the time in their name,
 /// oldest first, then the live `N.log`. Files whose names do not parse go first, in the order
-/// given, because nothing says where they belong.
+/// given, because their names carry no position.
 pub fn order_log_files(paths: &mut [PathBuf]) {
     paths.sort_by_key(|path| {
         let name = path
@@ -134,18 +134,9 @@ pub fn order_log_files(paths: &mut [PathBuf]) {
     });
 }
 
-/// The instance a `/var/log/containers` symlink points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerLink {
-    /// The bare container id from the link name (64 hex digits for containerd, CRI-O and
-    /// Docker). The runtime prefix (`containerd://`) cannot be known from the name.
-    pub container_id: String,
-    pub pod_uid: String,
-    pub container: String,
-    pub restart_count: u32,
-}
-
-/// Returns the container id at the end of `<pod>_<namespace>_<container>-<container-id>.log`.
+/// Returns the container id at the end of `<pod>_<namespace>_<container>-<container-id>.log`:
+/// the bare id (64 hex digits for containerd, CRI-O and Docker), because the link name does
+/// not carry the runtime prefix (`containerd://`).
 pub fn parse_container_link_name(name: &str) -> Option<&str> {
     let stem = name.strip_suffix(".log")?;
     let (_, id) = stem.rsplit_once('-')?;

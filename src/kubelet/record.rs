@@ -43,7 +43,7 @@ impl Record<'_> {
     }
 }
 
-/// Why a line is not a log record. The variants name the first field that failed.
+/// The reason a line is not a log record: the first field that failed to parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
     #[error("missing or invalid RFC 3339 timestamp")]

@@ -21,7 +21,7 @@ const POD_LOGS_DIR: &str = "var/log/pods";
 const CONTAINER_LINKS_DIR: &str = "var/log/containers";
 const KUBELET_PODS_DIR: &str = "var/lib/kubelet/pods";
 
-/// What the scanner reads.
+/// Options of the node scanner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanOptions {
     /// Number of lines of each instance's tail.
@@ -34,13 +34,14 @@ impl Default for ScanOptions {
     }
 }
 
-/// Returns true when `path` holds `var/log/pods` or `var/lib/kubelet/pods`.
+/// Returns true when `path` contains `var/log/pods` or `var/lib/kubelet/pods`.
 pub fn looks_like_node_root(path: &Path) -> bool {
     path.join(POD_LOGS_DIR).is_dir() || path.join(KUBELET_PODS_DIR).is_dir()
 }
 
-/// Returns true when `path` is a `/var/log/pods` folder: it holds a folder named like a pod's
-/// (`<namespace>_<pod>_<uid>`), or a uid-named folder of the old layout that holds a log file.
+/// Returns true when `path` is a `/var/log/pods` folder. Such a folder contains a folder named
+/// like a pod's (`<namespace>_<pod>_<uid>`), or a uid-named folder of the old layout with log
+/// files in it.
 pub fn looks_like_pod_logs_dir(path: &Path) -> bool {
     let Ok(entries) = fs_err::read_dir(path) else {
         return false;
@@ -136,7 +137,7 @@ fn find_instance_files(
         let Some(pod) = name.to_str().and_then(parse_pod_dir_name) else {
             continue;
         };
-        if !pod_entry.path().is_dir() {
+        if !is_real_dir(&pod_entry) {
             continue;
         }
 
@@ -144,9 +145,11 @@ fn find_instance_files(
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_str().unwrap_or("");
-            if path.is_dir() {
+            if is_real_dir(&entry) {
                 add_container_dir(&pod, name, &path, warnings, &mut found);
-            } else if let Some((container, file)) = parse_legacy_log_file_name(name) {
+            } else if let Some((container, file)) = parse_legacy_log_file_name(name)
+                && is_regular_file(&entry, warnings)
+            {
                 add_file(&pod, container, file, path, &mut found);
             }
         }
@@ -166,6 +169,9 @@ fn add_container_dir(
         let Some(file) = name.to_str().and_then(parse_log_file_name) else {
             continue;
         };
+        if !is_regular_file(&entry, warnings) {
+            continue;
+        }
         add_file(pod, container.to_owned(), file, entry.path(), found);
     }
 }
@@ -230,11 +236,13 @@ fn read_instance(
     match tail(&opened.log, &TailOptions::new(options.tail_lines)) {
         Ok(read) => {
             for (path, count) in &read.invalid_lines {
+                let noun = if *count == 1 { "line" } else { "lines" };
                 warnings.push(format!(
-                    "`{}`: skipped {count} lines that are not log records",
+                    "`{}`: skipped {count} {noun} that did not parse as log records",
                     path.display()
                 ));
             }
+            warnings.extend(read.unreadable);
             instance.log_tail = read.lines;
             instance.log_truncated = read.truncated;
             instance.last_log_at = read.last_record_at;
@@ -338,6 +346,31 @@ fn read_all_message_files(
     }
     all.sort_by(|a, b| (&a.pod_uid, &a.container).cmp(&(&b.pod_uid, &b.container)));
     all
+}
+
+/// Returns true for a folder that is not a symbolic link.
+fn is_real_dir(entry: &fs_err::DirEntry) -> bool {
+    entry.file_type().is_ok_and(|kind| kind.is_dir())
+}
+
+/// Returns true for a regular file. Kubelet writes regular files into `var/log/pods`, so a
+/// symbolic link there is not followed: in a copied root it could point at the host's files.
+fn is_regular_file(entry: &fs_err::DirEntry, warnings: &mut Vec<String>) -> bool {
+    match entry.file_type() {
+        Ok(kind) if kind.is_file() => true,
+        Ok(kind) if kind.is_symlink() => {
+            warnings.push(format!(
+                "`{}` is a symbolic link, not a log file written by kubelet, so it was not read",
+                entry.path().display()
+            ));
+            false
+        }
+        Ok(_) => false,
+        Err(error) => {
+            warnings.push(error.to_string());
+            false
+        }
+    }
 }
 
 /// Lists a folder, sorted by name; a folder that cannot be read becomes a warning.

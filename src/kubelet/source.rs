@@ -3,20 +3,22 @@
 //! An instance's output is spread over `N.log.<time>.gz` (older rotated files, gzipped by
 //! kubelet), `N.log.<time>` (the newest rotated file, left uncompressed) and the live `N.log`.
 //! Each file is a *segment*. Plain files stay on disk and are read by range, so a tail reads
-//! only the end. Gzip files cannot be read backwards and are decompressed into memory when
-//! opened; kubelet caps a log file at `containerLogMaxSize` (10 MiB by default) before it
-//! rotates, so a rotated file is small.
+//! only the end. Gzip files cannot be read backwards, so a gzip file is decompressed into
+//! memory the first time a tail reaches it, and only its head is decompressed to detect its
+//! format or find its first record. The memory stays small because kubelet rotates a log file
+//! once it reaches `containerLogMaxSize` (10 MiB by default).
 
 use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 
 use crate::model::LogLine;
 
 use super::Error;
-use super::merge::{Decoder, FileStats};
+use super::merge::{Decoder, FileStats, LineRef, LineSink};
 use super::record::{LogFormat, detect_format};
 
 /// Maximum size of a decompressed gzip log file. Kubelet rotates at 10 MiB by default, so a
@@ -30,19 +32,29 @@ const HEAD_BYTES: usize = 64 * 1024;
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// One file of an instance's log.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LogSegment {
     pub path: PathBuf,
     pub format: LogFormat,
     data: SegmentData,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum SegmentData {
     /// A plain file of this length when it was opened; it is read by range.
     File { len: u64 },
-    /// A decompressed file, or bytes given by a caller.
+    /// A gzip file, decompressed on first use.
+    Gzip(OnceLock<Decompressed>),
+    /// Bytes given by a caller.
     Memory(Vec<u8>),
+}
+
+/// The outcome of decompressing a gzip segment, kept so that it happens once.
+#[derive(Debug)]
+enum Decompressed {
+    Bytes(Vec<u8>),
+    Failed(std::io::ErrorKind, String),
+    TooLarge,
 }
 
 impl LogSegment {
@@ -55,47 +67,82 @@ impl LogSegment {
         }
     }
 
-    /// Length in bytes (decompressed for gzip files).
-    pub fn len(&self) -> u64 {
+    /// Returns the length in bytes, decompressing a gzip file.
+    pub fn byte_len(&self) -> Result<u64, Error> {
         match &self.data {
-            SegmentData::File { len } => *len,
-            SegmentData::Memory(bytes) => bytes.len() as u64,
+            SegmentData::File { len } => Ok(*len),
+            SegmentData::Gzip(cache) => Ok(self.gzip_bytes(cache)?.len() as u64),
+            SegmentData::Memory(bytes) => Ok(bytes.len() as u64),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Returns true when the segment can be read by range without decompressing anything.
+    pub fn is_loaded(&self) -> bool {
+        match &self.data {
+            SegmentData::File { .. } | SegmentData::Memory(_) => true,
+            SegmentData::Gzip(cache) => matches!(cache.get(), Some(Decompressed::Bytes(_))),
+        }
     }
 
     /// Reads the bytes from `offset` to the end of the segment as it was when opened.
     pub fn read_from(&self, offset: u64) -> Result<Cow<'_, [u8]>, Error> {
-        match &self.data {
-            SegmentData::Memory(bytes) => {
-                let start = usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len());
-                Ok(Cow::Borrowed(&bytes[start..]))
-            }
+        let bytes = match &self.data {
             SegmentData::File { len } => {
                 let count = len.saturating_sub(offset);
-                read_range(&self.path, offset, count).map(Cow::Owned)
+                return read_range(&self.path, offset, count).map(Cow::Owned);
             }
-        }
+            SegmentData::Gzip(cache) => self.gzip_bytes(cache)?,
+            SegmentData::Memory(bytes) => bytes,
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        Ok(Cow::Borrowed(&bytes[start..]))
     }
 
-    /// Reads at most `count` bytes from the start of the segment.
+    /// Reads at most `count` bytes from the start of the segment. A gzip file that was not
+    /// decompressed yet is decompressed only that far.
     pub fn read_head(&self, count: usize) -> Result<Cow<'_, [u8]>, Error> {
-        match &self.data {
-            SegmentData::Memory(bytes) => Ok(Cow::Borrowed(&bytes[..bytes.len().min(count)])),
+        let bytes = match &self.data {
             SegmentData::File { len } => {
-                read_range(&self.path, 0, (*len).min(count as u64)).map(Cow::Owned)
+                return read_range(&self.path, 0, (*len).min(count as u64)).map(Cow::Owned);
             }
+            SegmentData::Gzip(cache) => match cache.get() {
+                Some(Decompressed::Bytes(bytes)) => bytes,
+                _ => return decompress(&self.path, count as u64).map(Cow::Owned),
+            },
+            SegmentData::Memory(bytes) => bytes,
+        };
+        Ok(Cow::Borrowed(&bytes[..bytes.len().min(count)]))
+    }
+
+    /// Returns the whole decompressed content of a gzip segment, decompressing it once.
+    fn gzip_bytes<'s>(&'s self, cache: &'s OnceLock<Decompressed>) -> Result<&'s [u8], Error> {
+        let decompressed = cache.get_or_init(|| match decompress_all(&self.path) {
+            Ok(bytes) => Decompressed::Bytes(bytes),
+            Err(Error::TooLarge { .. }) => Decompressed::TooLarge,
+            Err(Error::Gzip { source, .. }) => {
+                Decompressed::Failed(source.kind(), source.to_string())
+            }
+            Err(other) => Decompressed::Failed(std::io::ErrorKind::Other, other.to_string()),
+        });
+
+        match decompressed {
+            Decompressed::Bytes(bytes) => Ok(bytes),
+            Decompressed::Failed(kind, message) => Err(Error::Gzip {
+                path: self.path.clone(),
+                source: std::io::Error::new(*kind, message.clone()),
+            }),
+            Decompressed::TooLarge => Err(Error::TooLarge {
+                path: self.path.clone(),
+                limit: MAX_DECOMPRESSED_BYTES,
+            }),
         }
     }
 }
 
 /// The files of one instance, oldest first, the live `N.log` last.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct InstanceLog {
     pub segments: Vec<LogSegment>,
 }
@@ -125,13 +172,9 @@ impl InstanceLog {
         opened
     }
 
-    /// Total length in bytes of all segments.
-    pub fn len(&self) -> u64 {
-        self.segments.iter().map(LogSegment::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Returns the total length in bytes of all segments, decompressing gzip files.
+    pub fn byte_len(&self) -> Result<u64, Error> {
+        self.segments.iter().map(LogSegment::byte_len).sum()
     }
 
     /// Returns the time of the first record, reading only the start of the files.
@@ -148,71 +191,123 @@ impl InstanceLog {
         Ok(None)
     }
 
-    /// Decodes every file forwards and passes each line to `sink`, in order. Returns the
-    /// counts of each file, paired with its path.
+    /// Decodes every file forwards and passes each line to `sink`, in order.
     ///
-    /// An error from `sink` stops the decoding and is returned as [`Error::Io`].
+    /// An error from `sink` stops the decoding and is returned as [`Error::Io`]. A file that
+    /// cannot be read is reported in [`DecodeReport::unreadable`] and the next file is read.
     pub fn decode(
         &self,
         sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
-    ) -> Result<Vec<(PathBuf, FileStats)>, Error> {
+    ) -> Result<DecodeReport, Error> {
+        let mut forward = ForwardLines { sink, error: None };
+        let report = self.decode_with(&mut forward);
+        match forward.error {
+            Some(error) => Err(Error::Io(error)),
+            None => Ok(report),
+        }
+    }
+
+    /// Decodes every file forwards into `sink`, which may borrow each line's bytes. Stops
+    /// early when the sink reports [`LineSink::stopped`].
+    pub fn decode_with(&self, sink: &mut impl LineSink) -> DecodeReport {
         let mut decoder = Decoder::new(None);
-        let mut lines = Vec::new();
-        let mut stats = Vec::with_capacity(self.segments.len());
+        let mut report = DecodeReport::default();
         let last = self.segments.len().saturating_sub(1);
 
         for (index, segment) in self.segments.iter().enumerate() {
-            decode_segment(segment, &mut decoder, &mut lines, sink)?;
+            if let Err(error) = decode_segment(segment, &mut decoder, sink) {
+                report.unreadable.push(error);
+            }
+            if sink.stopped() {
+                break;
+            }
             let file_stats = if index == last {
-                decoder.finish(&mut lines)
+                decoder.finish(sink)
             } else {
-                decoder.end_file(&mut lines)
+                decoder.end_file(sink)
             };
-            drain_into(&mut lines, sink)?;
-            stats.push((segment.path.clone(), file_stats));
+            report.files.push((segment.path.clone(), file_stats));
         }
-        Ok(stats)
+        report
+    }
+}
+
+/// The findings of a forward decode of an instance's files, besides its lines.
+#[derive(Debug, Default)]
+pub struct DecodeReport {
+    /// The counts of each file that was read, with its path.
+    pub files: Vec<(PathBuf, FileStats)>,
+    /// Files that failed part way or entirely, each error naming its path.
+    pub unreadable: Vec<Error>,
+}
+
+/// Passes owned lines to a fallible callback and keeps its first error.
+struct ForwardLines<'s> {
+    sink: &'s mut dyn FnMut(LogLine) -> std::io::Result<()>,
+    error: Option<std::io::Error>,
+}
+
+impl LineSink for ForwardLines<'_> {
+    fn line(&mut self, line: LineRef<'_>) {
+        if self.error.is_none()
+            && let Err(error) = (self.sink)(line.into_log_line())
+        {
+            self.error = Some(error);
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.error.is_some()
     }
 }
 
 fn decode_segment(
     segment: &LogSegment,
     decoder: &mut Decoder,
-    lines: &mut Vec<LogLine>,
-    sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
+    sink: &mut impl LineSink,
 ) -> Result<(), Error> {
     match &segment.data {
-        SegmentData::Memory(bytes) => {
-            for chunk in bytes.chunks(CHUNK_BYTES) {
-                decoder.feed(chunk, lines);
-                drain_into(lines, sink)?;
+        SegmentData::Memory(bytes) => feed_bytes(bytes, decoder, sink),
+        SegmentData::Gzip(cache) => match cache.get() {
+            Some(_) => feed_bytes(segment.gzip_bytes(cache)?, decoder, sink),
+            None => {
+                let reader = gzip_reader(&segment.path)?.take(MAX_DECOMPRESSED_BYTES);
+                feed_reader(reader, decoder, sink).map_err(|source| Error::Gzip {
+                    path: segment.path.clone(),
+                    source,
+                })?;
             }
-        }
+        },
         SegmentData::File { len } => {
             let file = fs_err::File::open(&segment.path)?;
-            let mut reader = file.take(*len);
-            let mut buffer = vec![0; CHUNK_BYTES];
-            loop {
-                let count = reader.read(&mut buffer)?;
-                if count == 0 {
-                    break;
-                }
-                decoder.feed(&buffer[..count], lines);
-                drain_into(lines, sink)?;
-            }
+            feed_reader(file.take(*len), decoder, sink)?;
         }
     }
     Ok(())
 }
 
-fn drain_into(
-    lines: &mut Vec<LogLine>,
-    sink: &mut dyn FnMut(LogLine) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    for line in lines.drain(..) {
-        sink(line)?;
+fn feed_bytes(bytes: &[u8], decoder: &mut Decoder, sink: &mut impl LineSink) {
+    for chunk in bytes.chunks(CHUNK_BYTES) {
+        decoder.feed(chunk, sink);
+        if sink.stopped() {
+            break;
+        }
     }
-    Ok(())
+}
+
+fn feed_reader(
+    mut reader: impl Read,
+    decoder: &mut Decoder,
+    sink: &mut impl LineSink,
+) -> std::io::Result<()> {
+    let mut buffer = vec![0; CHUNK_BYTES];
+    loop {
+        let count = reader.read(&mut buffer)?;
+        if count == 0 || sink.stopped() {
+            return Ok(());
+        }
+        decoder.feed(&buffer[..count], sink);
+    }
 }
 
 /// Opens one file; returns `None` for an empty file.
@@ -225,7 +320,7 @@ fn open_segment(path: &Path) -> Result<Option<LogSegment>, Error> {
     }
 
     let data = if is_gzip_name(path) {
-        SegmentData::Memory(decompress(path)?)
+        SegmentData::Gzip(OnceLock::new())
     } else {
         SegmentData::File {
             len: metadata.len(),
@@ -236,14 +331,15 @@ fn open_segment(path: &Path) -> Result<Option<LogSegment>, Error> {
         format: LogFormat::Cri,
         data,
     };
-    if segment.is_empty() {
-        return Ok(None);
-    }
 
     let head = segment.read_head(HEAD_BYTES)?;
+    if head.is_empty() {
+        return Ok(None);
+    }
     let format = detect_format(&head).ok_or_else(|| Error::NotALog {
         path: path.to_path_buf(),
     })?;
+    drop(head);
     segment.format = format;
     Ok(Some(segment))
 }
@@ -252,18 +348,29 @@ fn is_gzip_name(path: &Path) -> bool {
     path.extension().is_some_and(|extension| extension == "gz")
 }
 
-fn decompress(path: &Path) -> Result<Vec<u8>, Error> {
+fn gzip_reader(path: &Path) -> Result<impl Read, Error> {
     let file = fs_err::File::open(path)?;
-    let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    Ok(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+        file,
+    )))
+}
+
+/// Decompresses at most `limit` bytes of a gzip file.
+fn decompress(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     let mut bytes = Vec::new();
-    decoder
-        .take(MAX_DECOMPRESSED_BYTES + 1)
+    gzip_reader(path)?
+        .take(limit)
         .read_to_end(&mut bytes)
         .map_err(|source| Error::Gzip {
             path: path.to_path_buf(),
             source,
         })?;
+    Ok(bytes)
+}
 
+/// Decompresses a whole gzip file, up to [`MAX_DECOMPRESSED_BYTES`].
+fn decompress_all(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = decompress(path, MAX_DECOMPRESSED_BYTES + 1)?;
     if bytes.len() as u64 > MAX_DECOMPRESSED_BYTES {
         return Err(Error::TooLarge {
             path: path.to_path_buf(),

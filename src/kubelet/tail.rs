@@ -2,7 +2,9 @@
 //! number of lines and not with the size of the files.
 //!
 //! The reader loads a region at the end of the instance's byte stream (the files in rotation
-//! order), starting with one block and doubling it, and parses that region forwards. A region
+//! order), starting with one block of the newest file and doubling it, and parses that region
+//! forwards. It enters an older file only once the newer ones are read whole, so an older
+//! gzip file is decompressed only when its lines are needed. A region
 //! that starts inside the stream may cut a P chain: the first record of each stream in the
 //! region could continue a partial record before it. A line that starts with such a record is
 //! *uncertain*. The region is large enough once the requested number of lines are all certain,
@@ -20,7 +22,7 @@ use super::source::{InstanceLog, LogSegment};
 /// Size of the first block read from the end; 64 KiB holds a few hundred typical lines.
 pub const DEFAULT_BLOCK_BYTES: usize = 64 * 1024;
 
-/// What to read from the end of a log.
+/// Options of a read from the end of a log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TailOptions {
     /// Number of lines to return.
@@ -46,37 +48,65 @@ impl TailOptions {
 pub struct Tail {
     /// The lines, oldest first.
     pub lines: Vec<LogLine>,
-    /// True when the log holds more lines than `lines`.
+    /// True when the log contains more lines than `lines`.
     pub truncated: bool,
     /// Time of the last record of the log.
     pub last_record_at: Option<Timestamp>,
     /// Lines that were not records, in the part that was read, per file path.
     pub invalid_lines: Vec<(std::path::PathBuf, u64)>,
+    /// Errors of files that could not be read, each naming its path. The tail stops at the
+    /// newest such file.
+    pub unreadable: Vec<String>,
 }
 
 /// Bytes searched before the region for the last record of a stream that the region does not
 /// hold, to learn whether that stream ends in an unclosed P chain.
-// NOTE: an unclosed chain of one stream followed by more than this many bytes of the other
-// stream alone is not seen, so its partial line is missing from the tail. Finding it in every
-// case would mean reading the whole file for containers that write to one stream only.
+// NOTE: some unclosed chains are not seen, so their partial line is missing from the tail.
+// That happens when more than this many bytes of the other stream alone follow the chain, or
+// when the chain lies in a gzip file that the tail did not need. Finding it in every case would mean reading whole
+// files for containers that write to one stream only.
 pub const OPEN_CHAIN_LOOKBACK_BYTES: u64 = 1 << 20;
 
+/// Maximum size of the region read from the end. A log whose last lines span more than this
+/// (a P chain of hundreds of MiB) gets a tail whose first line may lack its head.
+pub const MAX_REGION_BYTES: u64 = 256 << 20;
+
 /// Returns the last lines of an instance's log.
+///
+/// A file that cannot be read (a damaged gzip file) ends the read at that file. The tail then
+/// contains the lines of the newer files, `truncated` is set and the error is in
+/// [`Tail::unreadable`].
 pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
+    let mut segments = &log.segments[..];
+    let mut unreadable = Vec::new();
     let mut want = options.block_bytes.max(1) as u64;
+    let mut allowed = 1;
     loop {
-        let region = Region::load(&log.segments, want)?;
-        let parsed = region.parse(&log.segments);
+        let region = match Region::load(segments, want, allowed) {
+            Ok(region) => region,
+            Err(failure) => {
+                unreadable.push(failure.error.to_string());
+                segments = segments.get(failure.segment + 1..).unwrap_or_default();
+                continue;
+            }
+        };
+        let parsed = region.parse(segments);
         let selection = Selection::new(&parsed, options);
 
-        if !region.at_start && !selection.enough {
+        let capped = want >= MAX_REGION_BYTES;
+        if !region.at_start && !selection.enough && !capped {
+            if region.whole {
+                allowed += 1;
+            }
             want = want.saturating_mul(2);
             continue;
         }
         if !region.at_start
-            && let Some(distance) = find_open_chains(log, &parsed, want)?
+            && !capped
+            && let Some(open) = find_open_chains(segments, &parsed, want, allowed)
         {
-            want = distance.max(want.saturating_mul(2));
+            want = open.distance.max(want.saturating_mul(2));
+            allowed = allowed.max(open.segments);
             continue;
         }
         return Ok(Tail {
@@ -85,9 +115,10 @@ pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
                 .iter()
                 .map(|(merged, _)| merged.line.clone())
                 .collect(),
-            truncated: !region.at_start || selection.dropped,
+            truncated: !region.at_start || selection.dropped || !unreadable.is_empty(),
             last_record_at: parsed.last_record_at,
             invalid_lines: parsed.invalid_lines.clone(),
+            unreadable,
         });
     }
 }
@@ -95,7 +126,7 @@ pub fn tail(log: &InstanceLog, options: &TailOptions) -> Result<Tail, Error> {
 /// The lines of a parsed region that a tail returns.
 struct Selection<'a> {
     kept: Vec<&'a (MergedLine, bool)>,
-    /// True when the region holds lines before the kept ones.
+    /// True when the region contains lines before the kept ones.
     dropped: bool,
     /// True when the kept lines are as many as requested and none of them is uncertain.
     enough: bool,
@@ -119,46 +150,62 @@ impl<'a> Selection<'a> {
     }
 }
 
+/// The start of an unclosed chain, counted from the end of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct OpenChain {
+    /// Bytes from the start of the chain's first record to the end of the log.
+    distance: u64,
+    /// Number of newest segments that reach that record.
+    segments: usize,
+}
+
 /// For each stream with no record in the region, looks for its last record before the region.
-/// Returns the distance from the end of the log to the start of the farthest such record that
-/// is partial, because the chain it opens is the stream's last line.
+/// Returns the start of the farthest such record that is partial, because the chain it opens
+/// is the stream's last line.
 fn find_open_chains(
-    log: &InstanceLog,
+    segments: &[LogSegment],
     parsed: &ParsedRegion,
     want: u64,
-) -> Result<Option<u64>, Error> {
-    let mut farthest = None;
-    for stream in [Stream::Stdout, Stream::Stderr] {
-        if parsed.first_of_stream[stream_index(stream)].is_some() {
-            continue;
-        }
-        if let Some(distance) = find_last_partial(log, stream, want)? {
-            farthest = Some(farthest.map_or(distance, |far: u64| far.max(distance)));
-        }
-    }
-    Ok(farthest)
+    allowed: usize,
+) -> Option<OpenChain> {
+    [Stream::Stdout, Stream::Stderr]
+        .into_iter()
+        .filter(|stream| parsed.first_of_stream[stream_index(*stream)].is_none())
+        .filter_map(|stream| find_last_partial(segments, stream, want, allowed))
+        .max()
 }
 
 /// Finds the last record of `stream` within the lookback and returns its distance from the end
-/// of the log when it is partial.
-fn find_last_partial(log: &InstanceLog, stream: Stream, want: u64) -> Result<Option<u64>, Error> {
-    let region = Region::load(
-        &log.segments,
-        want.saturating_add(OPEN_CHAIN_LOOKBACK_BYTES),
-    )?;
+/// of the log when it is partial. Besides the `allowed` newest files that the tail already
+/// read, the search enters older files only while they can be read by range, so it never
+/// decompresses a gzip file for this.
+fn find_last_partial(
+    segments: &[LogSegment],
+    stream: Stream,
+    want: u64,
+    allowed: usize,
+) -> Option<OpenChain> {
+    let cheap = segments
+        .iter()
+        .rev()
+        .take_while(|segment| segment.is_loaded())
+        .count();
+    let lookback = want.saturating_add(OPEN_CHAIN_LOOKBACK_BYTES);
+    let region = Region::load(segments, lookback, allowed.max(cheap)).ok()?;
     let mut after = 0u64;
     for (offset, piece) in region.pieces.iter().enumerate().rev() {
-        let Some(segment) = log.segments.get(region.first + offset) else {
+        let Some(segment) = segments.get(region.first + offset) else {
             continue;
         };
         if let Some(found) = last_record_of_stream(segment, &piece.bytes, piece.cut, stream) {
-            return Ok(found
-                .partial
-                .then(|| after + (piece.bytes.len() - found.line_start) as u64));
+            return found.partial.then(|| OpenChain {
+                distance: after + (piece.bytes.len() - found.line_start) as u64,
+                segments: region.pieces.len() - offset,
+            });
         }
         after += piece.bytes.len() as u64;
     }
-    Ok(None)
+    None
 }
 
 struct FoundRecord {
@@ -203,10 +250,19 @@ fn last_record_of_stream(
     None
 }
 
+/// A segment that could not be read, by its index.
+struct SegmentFailure {
+    segment: usize,
+    error: Error,
+}
+
 /// The end of the stream: for each segment from `first`, the bytes loaded.
 struct Region<'a> {
     first: usize,
     pieces: Vec<Piece<'a>>,
+    /// True when every allowed segment was loaded entirely.
+    whole: bool,
+    /// True when the region starts at the start of the stream.
     at_start: bool,
 }
 
@@ -224,30 +280,40 @@ struct ParsedRegion {
 }
 
 impl<'a> Region<'a> {
-    /// Loads the last `want` bytes of the stream, rounded out to whole segments at the front
-    /// only when a segment fits entirely.
-    fn load(segments: &'a [LogSegment], want: u64) -> Result<Self, Error> {
+    /// Loads the last `want` bytes of the stream, from the newest `allowed` segments only, so
+    /// that an older file (a gzip file to decompress) is touched only when the newer ones do
+    /// not hold enough lines.
+    fn load(segments: &'a [LogSegment], want: u64, allowed: usize) -> Result<Self, SegmentFailure> {
         let mut remaining = want;
         let mut pieces = Vec::new();
         let mut first = segments.len();
-        let mut at_start = true;
+        let mut whole = true;
+        let oldest_allowed = segments.len().saturating_sub(allowed);
 
-        for (index, segment) in segments.iter().enumerate().rev() {
+        for (index, segment) in segments.iter().enumerate().rev().take(allowed) {
+            if remaining == 0 {
+                whole = false;
+                break;
+            }
             first = index;
-            let len = segment.len();
+            let failure = |error| SegmentFailure {
+                segment: index,
+                error,
+            };
+            let len = segment.byte_len().map_err(failure)?;
             if remaining >= len {
                 pieces.push(Piece {
-                    bytes: segment.read_from(0)?,
+                    bytes: segment.read_from(0).map_err(failure)?,
                     cut: false,
                 });
                 remaining -= len;
                 continue;
             }
             pieces.push(Piece {
-                bytes: segment.read_from(len - remaining)?,
+                bytes: segment.read_from(len - remaining).map_err(failure)?,
                 cut: true,
             });
-            at_start = false;
+            whole = false;
             break;
         }
         pieces.reverse();
@@ -255,7 +321,8 @@ impl<'a> Region<'a> {
         Ok(Region {
             first,
             pieces,
-            at_start,
+            whole,
+            at_start: whole && oldest_allowed == 0,
         })
     }
 

@@ -5,9 +5,9 @@
 //! `makeUID()`, which is `fmt.Sprintf("%08x", rand.Uint32())`, chmods it 0666 and bind-mounts
 //! it at the container's `terminationMessagePath`. On exit, `getTerminationMessage` reads at
 //! most the last 4096 bytes (`tail.ReadAtMost`). The files stay until the pod is removed, so a
-//! crash-looping container leaves one per start. The random names carry no order; only the
-//! modification time does: it is the creation time (shortly before the start) when the
-//! container wrote nothing, or the time of its last write (before its finish).
+//! crash-looping container leaves one per start. The random names carry no order, but the
+//! modification time does. It is the creation time (shortly before the start) when the
+//! container wrote nothing, or else the time of its last write (before its finish).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -23,8 +23,8 @@ pub const MAX_MESSAGE_BYTES: u64 = 4096;
 /// Time allowed between a file's mtime and its instance's start or finish. The API reports
 /// times in whole seconds, and the file is created before the runtime creates and starts the
 /// container.
-// NOTE: 5 s is an estimate of the create-to-start delay of a healthy runtime; a node under
-// heavy load can exceed it, and such files are then left unmatched.
+// NOTE: 5 s is an estimate of the create-to-start delay of a healthy runtime. A node under
+// heavy load can exceed it, and its files are then left unmatched.
 pub const MATCH_SLACK: SignedDuration = SignedDuration::from_secs(5);
 
 /// Returns true for kubelet's message file names: exactly 8 lowercase hex digits.
@@ -88,8 +88,8 @@ pub fn read_message_dir(dir: &Path) -> Result<(Vec<MessageFile>, Vec<Error>), Er
 /// Matches a container's message files to its instances.
 ///
 /// When there is one file per start (`latest_restart_count + 1` files), the i-th file by mtime
-/// belongs to instance i: kubelet creates the files in start order, and a file's mtime lies
-/// between its instance's start and finish, which do not overlap the next instance. Otherwise
+/// belongs to instance i. That holds because kubelet creates the files in start order and
+/// instances of one container do not overlap in time. Otherwise
 /// each instance of `known` with a start or finish time takes, in start order, the first
 /// unmatched file after the previous match whose mtime lies within
 /// [`started_at` - slack, `finished_at` + slack]; a missing bound is open. The other files

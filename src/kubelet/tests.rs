@@ -490,7 +490,7 @@ fn tail_of_stream_only() {
     assert_eq!(read.lines[0].text, "e1");
 }
 
-/// A random CRI file: records of random streams, tags and contents (with awkward bytes).
+/// Generates a CRI file of records with random streams, tags and contents (awkward bytes too).
 fn cri_records() -> impl Strategy<Value = Vec<u8>> {
     let record = (
         any::<bool>(),
