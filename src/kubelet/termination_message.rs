@@ -104,10 +104,43 @@ pub fn match_message_files(
 
     let one_per_start =
         latest_restart_count.is_some_and(|count| u64::from(count) + 1 == files.len() as u64);
-    if one_per_start {
-        return match_by_order(&by_mtime);
+    if one_per_start && has_distinct_mtimes(files, &by_mtime) {
+        let by_order = match_by_order(&by_mtime);
+        if agrees_with_known_times(files, &by_order, known) {
+            return by_order;
+        }
     }
     match_by_time(files, &by_mtime, known)
+}
+
+/// Returns true when no two files share an mtime. Equal mtimes (a copy that did not keep
+/// them, such as a git checkout) leave the start order unknown.
+fn has_distinct_mtimes(files: &[MessageFile], by_mtime: &[usize]) -> bool {
+    by_mtime
+        .windows(2)
+        .all(|pair| match (files.get(pair[0]), files.get(pair[1])) {
+            (Some(a), Some(b)) => a.modified != b.modified,
+            _ => false,
+        })
+}
+
+/// Returns true when every matched instance with known times has its file's mtime inside
+/// them, so mtimes that were reset by a copy do not attribute a message to the wrong instance.
+fn agrees_with_known_times(
+    files: &[MessageFile],
+    matches: &[MessageMatch],
+    known: &[InstanceTimes],
+) -> bool {
+    matches.iter().all(|found| {
+        let times = known
+            .iter()
+            .find(|times| times.restart_count == found.restart_count);
+        match (times, files.get(found.file_index)) {
+            (Some(times), Some(file)) => within(file, times),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        }
+    })
 }
 
 fn match_by_order(by_mtime: &[usize]) -> Vec<MessageMatch> {

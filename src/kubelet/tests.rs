@@ -386,6 +386,27 @@ fn messages_match_by_order_when_counts_agree() {
     assert_eq!(matched(&matches), [(0, 1), (1, 2), (2, 0)]);
 }
 
+/// A copy that reset every mtime to one value (a git checkout) leaves the start order
+/// unknown, so no file is matched by order.
+#[test]
+fn equal_mtimes_do_not_match_by_order() {
+    let files = [message_file(500), message_file(500), message_file(500)];
+    let known = [times(1, Some(100), Some(200))];
+    assert!(match_message_files(&files, Some(2), &known).is_empty());
+}
+
+/// Order is trusted only when it agrees with the instances' known run times.
+#[test]
+fn order_that_contradicts_times_is_rejected() {
+    let files = [message_file(900), message_file(901), message_file(902)];
+    let known = [times(1, Some(100), Some(200))];
+    assert!(match_message_files(&files, Some(2), &known).is_empty());
+
+    let known = [times(1, Some(899), Some(901))];
+    let matches = match_message_files(&files, Some(2), &known);
+    assert_eq!(matched(&matches), [(0, 0), (1, 1), (2, 2)]);
+}
+
 #[test]
 fn messages_match_by_time_when_counts_differ() {
     let files = [message_file(100), message_file(200), message_file(400)];
