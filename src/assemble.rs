@@ -128,7 +128,7 @@ fn pod_key(pod: &Pod) -> String {
 }
 
 /// Adds each node instance's log to the record of the same instance, and records the dead
-/// instances that only the node still knows about.
+/// instances of which only the node still has files.
 fn join_node_instances(
     records: &mut BTreeMap<String, Entry>,
     pods: &HashMap<String, &Pod>,
@@ -181,7 +181,7 @@ fn latest_node_instances(instances: &[NodeInstance]) -> HashMap<(&str, &str), u3
 }
 
 /// Returns true when the instance has certainly ended: the pod's status shows a later
-/// instance, or, without a pod object, the node holds a later instance of the container.
+/// instance, or, without a pod object, the node has files of a later instance of the container.
 ///
 /// NOTE: without a pod object the newest instance on the node is taken as possibly running
 /// and is not recorded, although it may have exited as well.
@@ -270,7 +270,7 @@ fn node_only_record(
     record
 }
 
-/// Copies the node's log of an instance into its record, unless the record already holds a
+/// Copies the node's log of an instance into its record, unless the record already has a
 /// longer tail from another source.
 fn attach_node_log(record: &mut Termination, node: &NodeInstance) {
     if record.log_tail.len() < node.log_tail.len() || record.log_source.is_none() {
@@ -452,7 +452,7 @@ fn finish_record(
     record
 }
 
-/// Returns the Job that controls the record's pod, when the bundle holds it.
+/// Returns the Job that controls the record's pod, when the bundle contains it.
 fn owning_job<'a>(record: &Termination, jobs: &'a [Job]) -> Option<&'a Job> {
     let owner = record.owner.as_ref().filter(|owner| owner.kind == "Job")?;
     jobs.iter().find(|job| {

@@ -33,7 +33,7 @@ fn list(items: Vec<Value>) -> Value {
     json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items})
 }
 
-/// A pod of a Deployment with one container `app` whose status is `status`.
+/// Builds a pod of a Deployment with one container `app` whose status is `container_status`.
 fn pod(name: &str, spec_extra: Value, container_status: Value) -> Value {
     let mut spec = json!({
         "nodeName": "node-7",
@@ -70,7 +70,7 @@ fn merge(target: &mut Value, extra: Value) {
     }
 }
 
-/// A container status with a running new instance and the dead one in `lastState`.
+/// Builds a container status with a running new instance and the dead one in `lastState`.
 fn restarted(restart_count: u32, exit_code: i64, reason: &str, message: Option<&str>) -> Value {
     let mut terminated = json!({
         "exitCode": exit_code,
@@ -271,8 +271,8 @@ fn windows_access_violation_is_decoded() {
     );
 }
 
-/// Tools that print NTSTATUS codes unsigned write 0xC0000005 as 3221225477, which does not fit
-/// the API's int32 `exitCode`; it is read as the API would serve it.
+/// Tools that print NTSTATUS codes unsigned write 0xC0000005 as 3221225477. That does not fit
+/// the API's int32 `exitCode`, so it is read as the API would serve it.
 #[test]
 fn unsigned_ntstatus_exit_code_is_read() {
     let records = analyze_objects(&pod(
