@@ -276,7 +276,13 @@ fn instances_of_container(
     let mut instances = Vec::new();
 
     let current = state.and_then(|state| state.terminated.as_ref());
-    if let Some(terminated) = current {
+    let last = status
+        .last_state
+        .as_ref()
+        .and_then(|state| state.terminated.as_ref());
+    let phantom = current.is_some_and(is_placeholder) && last.is_some_and(is_placeholder);
+
+    if let Some(terminated) = current.filter(|_| !phantom) {
         let record = terminated_record(context, terminated, restart_count, observation);
         instances.push(Instance {
             termination: record,
@@ -284,14 +290,10 @@ fn instances_of_container(
         });
     }
 
-    let last = status
-        .last_state
-        .as_ref()
-        .and_then(|state| state.terminated.as_ref());
     if let Some(terminated) = last {
         let duplicate = current.is_some_and(|current| same_container(current, terminated));
-        let number = last_state_restart_number(state, restart_count);
-        if let (false, Some(number)) = (duplicate, number) {
+        if !duplicate {
+            let number = last_state_restart_number(state, restart_count);
             let record = terminated_record(context, terminated, number, observation);
             instances.push(Instance {
                 termination: record,
@@ -303,18 +305,30 @@ fn instances_of_container(
 }
 
 /// Returns the restart number of the instance in `lastState`, following the table in the
-/// module documentation, or `None` when it would be negative (a status that contradicts
-/// itself).
-fn last_state_restart_number(state: Option<&ContainerState>, restart_count: u32) -> Option<u32> {
+/// module documentation. A status that contradicts itself (a dead earlier instance with
+/// `restartCount` 0) gives 0, so the exit is kept rather than dropped.
+fn last_state_restart_number(state: Option<&ContainerState>, restart_count: u32) -> u32 {
     let waiting_reason = state
         .and_then(|state| state.waiting.as_ref())
         .map(|waiting| waiting.reason.as_deref().unwrap_or(""));
     match waiting_reason {
-        Some(reason) if !WAITING_REASONS_WITHOUT_DEAD_CONTAINER.contains(&reason) => {
-            Some(restart_count)
-        }
-        _ => restart_count.checked_sub(1),
+        Some(reason) if !WAITING_REASONS_WITHOUT_DEAD_CONTAINER.contains(&reason) => restart_count,
+        _ => restart_count.saturating_sub(1),
     }
+}
+
+/// Returns true for kubelet's `ContainerStatusUnknown` placeholder of a container it could not
+/// find.
+///
+/// When a running container disappears (an eviction, a node that lost it), kubelet writes the
+/// placeholder into `lastState` and, because the pod has no deletion timestamp, adds one to
+/// `restartCount`. Once the pod is terminal it writes a second placeholder into `state`
+/// (`convertToAPIContainerStatuses` in `pkg/kubelet/kubelet_pods.go`). Both describe the one
+/// instance that was running, so detection drops the one in `state` and the instance keeps
+/// the restart number it ran with.
+fn is_placeholder(terminated: &ContainerStateTerminated) -> bool {
+    terminated.reason.as_deref() == Some(PLACEHOLDER_REASON)
+        && non_empty(terminated.container_id.as_deref()).is_none()
 }
 
 /// Returns true when both terminated states carry the same non-empty container id.
@@ -538,24 +552,8 @@ mod tests {
                 (
                     "controller-77ffc657cf-4z7wb",
                     "controller",
-                    2,
-                    Slot::State,
-                    Some(137),
-                    None,
-                ),
-                (
-                    "controller-77ffc657cf-4z7wb",
-                    "controller",
                     1,
                     Slot::LastState,
-                    Some(137),
-                    None,
-                ),
-                (
-                    "controller-77ffc657cf-4z7wb",
-                    "proxy",
-                    2,
-                    Slot::State,
                     Some(137),
                     None,
                 ),
@@ -787,22 +785,22 @@ mod tests {
             running: Some(Default::default()),
             ..ContainerState::default()
         };
-        assert_eq!(last_state_restart_number(Some(&running), 3), Some(2));
-        assert_eq!(last_state_restart_number(Some(&waiting(None)), 3), Some(2));
+        assert_eq!(last_state_restart_number(Some(&running), 3), 2);
+        assert_eq!(last_state_restart_number(Some(&waiting(None)), 3), 2);
         assert_eq!(
             last_state_restart_number(Some(&waiting(Some("PodInitializing"))), 3),
-            Some(2)
+            2
         );
         assert_eq!(
             last_state_restart_number(Some(&waiting(Some("CrashLoopBackOff"))), 3),
-            Some(3)
+            3
         );
         assert_eq!(
             last_state_restart_number(Some(&waiting(Some("CreateContainerConfigError"))), 3),
-            Some(3)
+            3
         );
-        assert_eq!(last_state_restart_number(Some(&running), 0), None);
-        assert_eq!(last_state_restart_number(None, 1), Some(0));
+        assert_eq!(last_state_restart_number(Some(&running), 0), 0);
+        assert_eq!(last_state_restart_number(None, 1), 0);
     }
 
     #[test]

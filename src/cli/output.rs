@@ -69,8 +69,11 @@ fn write_json(out: &mut dyn Write, records: &[Termination]) -> io::Result<()> {
     writeln!(out)
 }
 
+/// Renders the YAML in memory first, so a write error (a closed pipe) reaches the caller as
+/// the `io::Error` it is rather than wrapped in a serializer error.
 fn write_yaml(out: &mut dyn Write, records: &[Termination]) -> io::Result<()> {
-    serde_yaml_ng::to_writer(&mut *out, records).map_err(io::Error::other)
+    let text = serde_yaml_ng::to_string(records).map_err(io::Error::other)?;
+    out.write_all(text.as_bytes())
 }
 
 /// Returns the header and one row of cells per record.
@@ -320,13 +323,13 @@ fn log_tail(text: &mut String, record: &Termination) {
         .log_source
         .map_or("unknown source", log_source_description);
     let extent = if record.log_truncated {
-        "the end of a longer output"
+        ", the end of a longer output"
     } else {
-        "the whole output"
+        ""
     };
     let _ = writeln!(
         text,
-        "  Log: last {} line(s) from {source}, {extent} (E marks stderr, > the key line):",
+        "  Log: last {} line(s) from {source}{extent} (E marks stderr, > the key line):",
         record.log_tail.len()
     );
 
