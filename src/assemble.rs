@@ -101,8 +101,8 @@ pub fn assemble(bundle: &Bundle, scans: &[NodeScan], options: &Options) -> Vec<T
         })
         .collect();
     output.sort_by(|a, b| {
-        sort_time(b)
-            .cmp(&sort_time(a))
+        b.occurred_at()
+            .cmp(&a.occurred_at())
             .then_with(|| a.id.cmp(&b.id))
     });
     output
@@ -570,21 +570,6 @@ fn overlaps_run(record: &Termination, event: &EventRecord, slack: SignedDuration
         return false;
     }
     true
-}
-
-/// Returns the time a record is sorted by: its finish, else its last log line, else its latest
-/// related event (an eviction's placeholder has no times), else when it was observed.
-fn sort_time(record: &Termination) -> Timestamp {
-    let latest_event = record
-        .events
-        .iter()
-        .filter_map(|event| event.last_seen.or(event.first_seen))
-        .max();
-    record
-        .finished_at
-        .or(record.log_last_at)
-        .or(latest_event)
-        .unwrap_or(record.observed_at)
 }
 
 fn non_empty_text(bytes: &[u8]) -> Option<String> {

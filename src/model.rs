@@ -62,6 +62,24 @@ pub struct Termination {
     pub missed_before: u32,
 }
 
+impl Termination {
+    /// Returns when the exit happened as far as the record shows: the finish time, else the
+    /// last log line, else the latest related event (kubelet's placeholders for an evicted
+    /// container have no times), else when podmortem observed it. Tables sort by it and the
+    /// store's time filters compare against it.
+    pub fn occurred_at(&self) -> Timestamp {
+        let latest_event = self
+            .events
+            .iter()
+            .filter_map(|event| event.last_seen.or(event.first_seen))
+            .max();
+        self.finished_at
+            .or(self.log_last_at)
+            .or(latest_event)
+            .unwrap_or(self.observed_at)
+    }
+}
+
 /// The controlling owner of a pod (`metadata.ownerReferences[]` with `controller: true`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {

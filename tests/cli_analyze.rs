@@ -248,3 +248,50 @@ fn store_twice_changes_nothing() {
     let expected: Vec<Value> = serde_json::from_slice(&analyzed.stdout).unwrap();
     assert_eq!(records.len(), expected.len());
 }
+
+/// An eviction's placeholder statuses have no finish time, so `list --since` must place them
+/// by their events, not by when they were stored.
+#[test]
+fn evicted_records_filtered_by_event_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let pod = common::case_path("15-evicted-memory-pressure.pod.json");
+    let events = common::case_path("15-evicted-memory-pressure.events.json");
+    let stored = podmortem(
+        &[
+            "analyze",
+            pod.to_str().unwrap(),
+            events.to_str().unwrap(),
+            "--store",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+
+    let list = |since: &str, until: &str| {
+        let output = podmortem(
+            &[
+                "list",
+                "--db",
+                db.to_str().unwrap(),
+                "--since",
+                since,
+                "--until",
+                until,
+                "-o",
+                "json",
+            ],
+            None,
+        );
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        serde_json::from_slice::<Vec<Value>>(&output.stdout)
+            .unwrap()
+            .len()
+    };
+    assert_eq!(list("2026-03-27T00:00:00Z", "2026-03-28T00:00:00Z"), 2);
+    assert_eq!(list("1h", "0s"), 0);
+}

@@ -363,7 +363,11 @@ fn eviction_outranks_placeholder_137() {
     let pod = load_pod("15-evicted-memory-pressure.pod.json");
     let events = load_events("15-evicted-memory-pressure.events.json");
     let records = records_of(&pod, &events);
-    assert_eq!(records.len(), 2, "one instance per container was running at the eviction");
+    assert_eq!(
+        records.len(),
+        2,
+        "one instance per container was running at the eviction"
+    );
 
     for record in &records {
         let cause = diagnose_with(record, &pod, None);

@@ -42,7 +42,8 @@ pub struct ListArgs {
     pub cause: Option<CauseKind>,
 
     /// Only exits that finished at or after this time: a duration before now (`24h`, `30m`,
-    /// `7d`) or an RFC 3339 time. Exits with no finish time count by when they were observed
+    /// `7d`) or an RFC 3339 time. Exits with no finish time count by their last log line or
+    /// latest event, else by when they were observed
     #[arg(long, value_name = "TIME", value_parser = parse_time_bound)]
     pub since: Option<TimeBound>,
 

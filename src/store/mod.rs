@@ -21,8 +21,8 @@ pub struct Filter {
     pub pod: Option<String>,
     pub container: Option<String>,
     pub cause: Option<CauseKind>,
-    /// Only records that finished (or were observed, when the finish time is unknown) at or
-    /// after this time.
+    /// Only records whose [`Termination::occurred_at`](crate::model::Termination::occurred_at)
+    /// is at or after this time.
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
     /// Include exits whose cause is `expected`.

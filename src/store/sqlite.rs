@@ -34,8 +34,8 @@ use crate::model::Termination;
 
 /// The ordered schema migrations: step `n` (from 0) brings a file from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
-    // Version 1: records with their filter columns. `sort_at` is `finished_at`, or
-    // `observed_at` when the finish time is unknown. The rowid `seq` breaks ties in the order
+    // Version 1: records with their filter columns. `sort_at` is `Termination::occurred_at`:
+    // `finished_at`, or the best time the record has when the finish time is unknown. The rowid `seq` breaks ties in the order
     // and is the implicit last column of every index, so `ORDER BY sort_at, seq` needs no sort
     // when the filter fixes every column before `sort_at`. A filter on `container` alone has
     // no index of its own and scans in time order.
@@ -359,7 +359,7 @@ fn row_values(record: &Termination) -> Result<[Value; 10], Error> {
         Value::Integer(i64::from(record.cause.expected)),
         finished_at.map_or(Value::Null, Value::Integer),
         Value::Integer(observed_at),
-        Value::Integer(finished_at.unwrap_or(observed_at)),
+        Value::Integer(micros(record.occurred_at())),
         Value::Text(json),
     ])
 }
