@@ -108,6 +108,42 @@ pub fn assemble(bundle: &Bundle, scans: &[NodeScan], options: &Options) -> Vec<T
     output
 }
 
+/// Returns one warning per container folder whose non-empty termination-message files were
+/// matched to no record, because their content is then not shown anywhere. The usual reason
+/// is a copy that reset the files' mtimes, which the matching needs.
+pub fn unmatched_message_warnings(scans: &[NodeScan], records: &[Termination]) -> Vec<String> {
+    let matched: std::collections::HashSet<&str> = records
+        .iter()
+        .filter_map(|record| record.termination_message_file.as_deref())
+        .collect();
+    let mut warnings = Vec::new();
+    for group in scans.iter().flat_map(|scan| &scan.message_files) {
+        let unmatched: Vec<&kubelet::MessageFile> = group
+            .files
+            .iter()
+            .filter(|file| !file.content.iter().all(u8::is_ascii_whitespace))
+            .filter(|file| !matched.contains(file.path.display().to_string().as_str()))
+            .collect();
+        let Some(first) = unmatched.first() else {
+            continue;
+        };
+        let folder = first
+            .path
+            .parent()
+            .unwrap_or(&first.path)
+            .display()
+            .to_string();
+        warnings.push(format!(
+            "`{folder}`: {} termination-message file(s) with content could not be matched to an \
+             instance of container `{}`; their mtimes may have been reset by a copy (copy node \
+             folders with `cp -a` or `tar` to keep them), or the pod object is missing",
+            unmatched.len(),
+            group.container
+        ));
+    }
+    warnings
+}
+
 /// A record being built, with the key of its pod in the bundle.
 struct Entry {
     instance: Instance,

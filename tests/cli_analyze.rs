@@ -295,3 +295,31 @@ fn evicted_records_filtered_by_event_time() {
     assert_eq!(list("2026-03-27T00:00:00Z", "2026-03-28T00:00:00Z"), 2);
     assert_eq!(list("1h", "0s"), 0);
 }
+
+/// The shipped node folder has lost its mtimes in the clone, so instance 0's termination
+/// message cannot be matched; the user is told instead of the message silently vanishing.
+#[test]
+fn unmatched_message_files_are_reported() {
+    let pod = common::case_path("28-termination-log-files.pod.json");
+    let node = examples().join("node");
+    let output = podmortem(
+        &[
+            "analyze",
+            pod.to_str().unwrap(),
+            node.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("could not be matched to an instance of container `app`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("container `wait-for-db`"),
+        "empty files need no warning: {stderr}"
+    );
+}

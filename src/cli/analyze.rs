@@ -56,7 +56,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub cluster: Option<String>,
 
-    /// Number of log lines kept per instance.
+    /// Number of log lines kept per instance; the key line is searched for in these lines.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub log_lines: usize,
 
@@ -95,7 +95,14 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut inputs = Inputs::default();
+    let mut read_stdin = false;
     for path in &args.paths {
+        if path == Path::new("-") && std::mem::replace(&mut read_stdin, true) {
+            inputs.fail(anyhow::anyhow!(
+                "`-` is given more than once; standard input can be read only once"
+            ));
+            continue;
+        }
         read_input(&mut inputs, path, &scan_options);
     }
     for root in &args.node_root {
@@ -115,6 +122,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let mut records = assemble::assemble(&inputs.bundle, &inputs.scans, &options);
+    for warning in assemble::unmatched_message_warnings(&inputs.scans, &records) {
+        eprintln!("warning: {warning}");
+    }
     if let Some(namespace) = &args.namespace {
         records.retain(|record| &record.namespace == namespace);
     }
@@ -267,11 +277,19 @@ fn write_output(records: &[Termination], format: OutputFormat) -> anyhow::Result
 fn print_summary(inputs: &Inputs, records: &[Termination]) {
     let bundle = &inputs.bundle;
     eprintln!(
-        "read {} pods, {} events, {} jobs, {} node folders; found {} exits",
-        bundle.pods.len(),
-        bundle.events.len(),
-        bundle.jobs.len(),
-        inputs.scans.len(),
-        records.len()
+        "read {}, {}, {}, {}; found {}",
+        counted(bundle.pods.len(), "pod"),
+        counted(bundle.events.len(), "event"),
+        counted(bundle.jobs.len(), "job"),
+        counted(inputs.scans.len(), "node folder"),
+        counted(records.len(), "exit")
     );
+}
+
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
