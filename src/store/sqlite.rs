@@ -143,7 +143,11 @@ impl SqliteStore {
         store
             .connection
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
-            .map_err(store.error("switch to WAL mode"))?;
+            .map_err(store.error(
+                "switch to WAL mode (SQLite needs write access to the file and its folder even \
+                 to read it, because of the `-wal` and `-shm` files beside it; check the \
+                 permissions or copy the database to a writable folder)",
+            ))?;
         store
             .connection
             .pragma_update(None, "synchronous", "NORMAL")
