@@ -18,7 +18,7 @@ use crate::detect::{self, Instance, Observation, Slot};
 use crate::diagnose::{self, Context};
 use crate::kubelet::{self, InstanceTimes, NodeInstance, NodeScan};
 use crate::model::{
-    Cause, ContainerKind, EventRecord, LogLine, LogSource, Source, Stream, Termination,
+    ContainerKind, EventRecord, InstanceKey, LogLine, LogSource, Source, Stream, Termination,
     termination_id,
 };
 use crate::objects::{Bundle, DumpLog};
@@ -267,38 +267,16 @@ fn node_only_record(
         observed_at: options.observed_at,
     };
     let template = pod.map(|pod| detect::blank_record(pod, container, restart_count, &observation));
-    let mut record = template.unwrap_or_else(|| Termination {
-        id: String::new(),
-        cluster: None,
-        namespace: node.namespace.clone().unwrap_or_default(),
-        pod: node.pod.clone().unwrap_or_default(),
-        pod_uid: node.pod_uid.clone(),
-        node: None,
-        owner: None,
-        container: container.to_owned(),
-        container_kind: ContainerKind::Regular,
-        image: None,
-        container_id: None,
-        restart_count,
-        exit_code: None,
-        signal: None,
-        reason: None,
-        message: None,
-        started_at: None,
-        finished_at: None,
-        cause: Cause::undiagnosed(),
-        log_tail: Vec::new(),
-        log_truncated: false,
-        log_source: None,
-        log_first_at: None,
-        log_last_at: None,
-        termination_message_file: None,
-        events: Vec::new(),
-        pod_reason: None,
-        pod_message: None,
-        source: Source::Node,
-        observed_at: options.observed_at,
-        missed_before: 0,
+    let mut record = template.unwrap_or_else(|| {
+        let key = InstanceKey {
+            namespace: node.namespace.as_deref().unwrap_or_default(),
+            pod: node.pod.as_deref().unwrap_or_default(),
+            pod_uid: &node.pod_uid,
+            container,
+            container_kind: ContainerKind::Regular,
+            restart_count,
+        };
+        Termination::new(key, Source::Node, options.observed_at)
     });
     record.id = termination_id(&record.pod_uid, container, restart_count);
     record.restart_count = restart_count;

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::diagnose;
-use crate::model::{Cause, ContainerKind, Owner, Source, Termination, termination_id};
+use crate::model::{ContainerKind, InstanceKey, Owner, Source, Termination};
 
 /// Waiting reasons that kubelet sets without a dead latest container: the container is being
 /// created, or its pod's init containers have not finished.
@@ -224,39 +224,20 @@ impl PodIdentity {
         restart_count: u32,
         observation: &Observation,
     ) -> Termination {
-        Termination {
-            id: termination_id(&self.pod_uid, container, restart_count),
-            cluster: None,
-            namespace: self.namespace.clone(),
-            pod: self.pod.clone(),
-            pod_uid: self.pod_uid.clone(),
-            node: self.node.clone(),
-            owner: self.owner.clone(),
-            container: container.to_owned(),
+        let key = InstanceKey {
+            namespace: &self.namespace,
+            pod: &self.pod,
+            pod_uid: &self.pod_uid,
+            container,
             container_kind: kind,
-            image: None,
-            container_id: None,
             restart_count,
-            exit_code: None,
-            signal: None,
-            reason: None,
-            message: None,
-            started_at: None,
-            finished_at: None,
-            cause: Cause::undiagnosed(),
-            log_tail: Vec::new(),
-            log_truncated: false,
-            log_source: None,
-            log_first_at: None,
-            log_last_at: None,
-            termination_message_file: None,
-            events: Vec::new(),
-            pod_reason: self.pod_reason.clone(),
-            pod_message: self.pod_message.clone(),
-            source: observation.source,
-            observed_at: observation.observed_at,
-            missed_before: 0,
-        }
+        };
+        let mut record = Termination::new(key, observation.source, observation.observed_at);
+        record.node = self.node.clone();
+        record.owner = self.owner.clone();
+        record.pod_reason = self.pod_reason.clone();
+        record.pod_message = self.pod_message.clone();
+        record
     }
 }
 

@@ -63,6 +63,44 @@ pub struct Termination {
 }
 
 impl Termination {
+    /// Returns an undiagnosed record of one instance with only its identity filled in: the pod,
+    /// the container and its restart number, and where and when it was observed.
+    pub fn new(instance: InstanceKey<'_>, source: Source, observed_at: Timestamp) -> Self {
+        Termination {
+            id: termination_id(instance.pod_uid, instance.container, instance.restart_count),
+            cluster: None,
+            namespace: instance.namespace.to_owned(),
+            pod: instance.pod.to_owned(),
+            pod_uid: instance.pod_uid.to_owned(),
+            node: None,
+            owner: None,
+            container: instance.container.to_owned(),
+            container_kind: instance.container_kind,
+            image: None,
+            container_id: None,
+            restart_count: instance.restart_count,
+            exit_code: None,
+            signal: None,
+            reason: None,
+            message: None,
+            started_at: None,
+            finished_at: None,
+            cause: Cause::undiagnosed(),
+            log_tail: Vec::new(),
+            log_truncated: false,
+            log_source: None,
+            log_first_at: None,
+            log_last_at: None,
+            termination_message_file: None,
+            events: Vec::new(),
+            pod_reason: None,
+            pod_message: None,
+            source,
+            observed_at,
+            missed_before: 0,
+        }
+    }
+
     /// Returns when the exit happened as far as the record shows: the finish time, else the
     /// last log line, else the latest related event (kubelet's placeholders for an evicted
     /// container have no times), else when podmortem observed it. Tables sort by it and the
@@ -78,6 +116,17 @@ impl Termination {
             .or(latest_event)
             .unwrap_or(self.observed_at)
     }
+}
+
+/// What identifies one container instance.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceKey<'a> {
+    pub namespace: &'a str,
+    pub pod: &'a str,
+    pub pod_uid: &'a str,
+    pub container: &'a str,
+    pub container_kind: ContainerKind,
+    pub restart_count: u32,
 }
 
 /// The controlling owner of a pod (`metadata.ownerReferences[]` with `controller: true`).
