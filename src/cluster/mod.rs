@@ -1,0 +1,459 @@
+//! The live cluster source: a pod watcher and an event watcher that record every container
+//! exit while its evidence still exists.
+//!
+//! [`run`] watches pods with `kube_runtime::watcher` (bookmarks on, no reflector), keeps a
+//! small [`fingerprint::PodFingerprint`] per pod, and finds new exits with the offline
+//! detection rules of [`crate::detect`]. Each new exit is joined with the recent events of its
+//! pod and node ([`events::EventWindow`]), its log is fetched through `pods/log` with a bounded
+//! number of fetches at once, it is diagnosed by [`crate::diagnose`], and one writer thread
+//! commits it to the store. The fingerprints are rebuilt from the store at start, so a
+//! restarted watcher records neither an exit twice nor a missed restart silently: record ids
+//! are stable per pod uid, container and restart number, and restarts without a trace are
+//! counted in `missed_before`.
+//!
+//! Permissions needed: get, list and watch on `pods` and `events`, get on `pods/log`. A 401 or
+//! 403 on any of them ends [`run`] with [`Error::Forbidden`]; other API errors are logged and
+//! retried with the watcher's exponential backoff (800 ms up to 30 s).
+
+pub mod events;
+pub mod fingerprint;
+pub mod logs;
+pub mod pods;
+pub mod record;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::model::{LogSource, Termination};
+use crate::store::{Filter, SqliteStore, Store};
+
+use events::{EventWindow, WindowLimits, pod_key_of};
+use fingerprint::{Baseline, LogRequest, NewExit};
+use logs::{LogLimits, LogOutcome};
+use pods::{PodExits, PodTracker};
+
+/// How often expired events are dropped from the window.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What to watch and how.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Watch one namespace; `None` watches all.
+    pub namespace: Option<String>,
+    /// Label selector of the watched pods (`app=web,tier!=cache`).
+    pub label_selector: Option<String>,
+    /// Field selector of the watched pods (`spec.nodeName=node-1`).
+    pub field_selector: Option<String>,
+    /// Cluster name stamped on every record.
+    pub cluster: Option<String>,
+    pub log: LogLimits,
+    /// Most log fetches in flight at once.
+    pub max_log_fetches: usize,
+    pub events: WindowLimits,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            namespace: None,
+            label_selector: None,
+            field_selector: None,
+            cluster: None,
+            log: LogLimits::default(),
+            max_log_fetches: 8,
+            events: WindowLimits::default(),
+        }
+    }
+}
+
+/// A handle that stops [`run`]: the watch ends, pending log fetches and writes finish, and
+/// [`run`] returns. Clones share one signal.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    signal: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown {
+            signal: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Shutdown::default()
+    }
+
+    /// Asks [`run`] to stop.
+    pub fn trigger(&self) {
+        self.signal.send_replace(true);
+    }
+
+    /// Waits until [`Shutdown::trigger`] was called.
+    pub async fn triggered(&self) {
+        let mut receiver = self.signal.subscribe();
+        // The sender lives in `self`, so waiting cannot fail.
+        let _ = receiver.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Counts of one run, returned when it stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchSummary {
+    /// New exits found in pod statuses.
+    pub exits_found: usize,
+    /// Records committed to the store.
+    pub records_committed: usize,
+    /// Store writes that failed and were retried.
+    pub store_retries: usize,
+    /// Pod lists completed (the first one and every relist).
+    pub lists_completed: u64,
+}
+
+/// Errors that end a watch.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "the API server rejected `{verb}` on `{resource}` ({code}: {message}): grant the \
+         credentials get, list and watch on `pods` and `events` and get on `pods/log`"
+    )]
+    Forbidden {
+        verb: &'static str,
+        resource: &'static str,
+        code: u16,
+        message: String,
+    },
+
+    #[error("failed to read the stored records to resume from")]
+    Baseline(#[source] crate::store::Error),
+
+    #[error("the store writer thread panicked; records not yet committed are lost")]
+    WriterPanicked,
+}
+
+/// Watches the cluster and records every container exit until `shutdown` is triggered or a
+/// permission error ends it.
+pub async fn run(
+    client: Client,
+    options: WatchOptions,
+    store: SqliteStore,
+    shutdown: Shutdown,
+) -> Result<WatchSummary, Error> {
+    let stored = store
+        .query(&Filter {
+            namespace: options.namespace.clone(),
+            include_expected: true,
+            ..Filter::default()
+        })
+        .map_err(Error::Baseline)?;
+    // NOTE: this reads every stored record of the watched namespaces once at start; a store of
+    // millions of records would want a query of only ids and restart numbers.
+    let baseline = Baseline::from_records(&stored);
+    drop(stored);
+
+    let (records, receiver) = mpsc::unbounded_channel();
+    let writer = std::thread::spawn(move || writer::run_writer(store, receiver, report_exit));
+
+    let mut runner = Runner::new(client, options, records);
+    let result = runner.run(baseline, &shutdown).await;
+    let mut summary = runner.finish().await;
+
+    let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+    let written = match joined {
+        Ok(Ok(written)) => written,
+        _ => return Err(Error::WriterPanicked),
+    };
+    summary.records_committed = written.committed;
+    summary.store_retries = written.retries;
+    result.map(|lists| WatchSummary {
+        lists_completed: lists,
+        ..summary
+    })
+}
+
+/// The watch loop's state besides the pod fingerprints.
+struct Runner {
+    client: Client,
+    options: WatchOptions,
+    window: EventWindow,
+    records: mpsc::UnboundedSender<Termination>,
+    fetches: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    fatal: mpsc::UnboundedSender<Error>,
+    fatal_receiver: mpsc::UnboundedReceiver<Error>,
+    exits_found: usize,
+}
+
+impl Runner {
+    fn new(
+        client: Client,
+        options: WatchOptions,
+        records: mpsc::UnboundedSender<Termination>,
+    ) -> Self {
+        let (fatal, fatal_receiver) = mpsc::unbounded_channel();
+        Runner {
+            client,
+            window: EventWindow::new(options.events),
+            fetches: Arc::new(Semaphore::new(options.max_log_fetches.max(1))),
+            options,
+            records,
+            tasks: JoinSet::new(),
+            fatal,
+            fatal_receiver,
+            exits_found: 0,
+        }
+    }
+
+    /// Runs until shutdown or a fatal error; returns the number of pod lists completed.
+    async fn run(&mut self, baseline: Baseline, shutdown: &Shutdown) -> Result<u64, Error> {
+        let mut tracker = PodTracker::new(baseline);
+        let mut pods = self.pod_stream().boxed();
+        let mut events = self.event_stream().boxed();
+        let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+        tracing::info!(namespace = ?self.options.namespace, "watching pods and events");
+
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.triggered() => break,
+                Some(error) = self.fatal_receiver.recv() => return Err(error),
+                Some(item) = pods.next() => match item {
+                    Ok(event) => {
+                        if let Some(found) = tracker.handle(event, Timestamp::now()) {
+                            self.handle_exits(found);
+                        }
+                    }
+                    Err(error) => check_watch_error(&error, "pods")?,
+                },
+                Some(item) = events.next() => match item {
+                    Ok(event) => self.handle_event(event),
+                    Err(error) => check_watch_error(&error, "events")?,
+                },
+                _ = prune.tick() => self.window.prune(Timestamp::now()),
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+            }
+        }
+        tracing::info!(
+            pods = tracker.len(),
+            "stopping: finishing log fetches and writes"
+        );
+        Ok(tracker.lists_completed())
+    }
+
+    /// Waits for the log fetches in flight and closes the channel to the writer.
+    async fn finish(mut self) -> WatchSummary {
+        while self.tasks.join_next().await.is_some() {}
+        WatchSummary {
+            exits_found: self.exits_found,
+            ..WatchSummary::default()
+        }
+    }
+
+    fn pod_stream(
+        &self,
+    ) -> impl Stream<Item = Result<watcher::Event<Pod>, watcher::Error>> + use<> {
+        let api: Api<Pod> = match &self.options.namespace {
+            Some(namespace) => Api::namespaced(self.client.clone(), namespace),
+            None => Api::all(self.client.clone()),
+        };
+        let mut config = watcher::Config::default();
+        if let Some(labels) = &self.options.label_selector {
+            config = config.labels(labels);
+        }
+        if let Some(fields) = &self.options.field_selector {
+            config = config.fields(fields);
+        }
+        watcher(api, config).default_backoff()
+    }
+
+    fn event_stream(
+        &self,
+    ) -> impl Stream<Item = Result<watcher::Event<Event>, watcher::Error>> + use<> {
+        let api: Api<Event> = match &self.options.namespace {
+            Some(namespace) => Api::namespaced(self.client.clone(), namespace),
+            None => Api::all(self.client.clone()),
+        };
+        watcher(api, watcher::Config::default()).default_backoff()
+    }
+
+    fn handle_event(&mut self, event: watcher::Event<Event>) {
+        match event {
+            watcher::Event::Apply(event) | watcher::Event::InitApply(event) => {
+                self.window.insert(&event);
+            }
+            // A deleted event has reached its TTL; the window keeps its copy until it ages out,
+            // because the exit it explains may not have been seen yet.
+            watcher::Event::Delete(_) | watcher::Event::Init | watcher::Event::InitDone => {}
+        }
+    }
+
+    fn handle_exits(&mut self, found: PodExits) {
+        let metadata = &found.pod.metadata;
+        let key = pod_key_of(
+            metadata.uid.as_deref(),
+            metadata.namespace.as_deref(),
+            metadata.name.as_deref().unwrap_or_default(),
+        );
+        let node = found
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.node_name.clone());
+        let events = self.window.events_for(&key, node.as_deref());
+        let pod = Arc::new(found.pod);
+        let now = Timestamp::now();
+
+        for exit in found.exits {
+            self.exits_found += 1;
+            let cluster = self.options.cluster.as_deref();
+            let record = record::build_record(&pod, &exit, events.clone(), cluster, now);
+            if exit.log == LogRequest::Skip {
+                self.send(record);
+                continue;
+            }
+            self.spawn_log_fetch(pod.clone(), exit, record);
+        }
+    }
+
+    fn spawn_log_fetch(&mut self, pod: Arc<Pod>, exit: NewExit, mut record: Termination) {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &record.namespace);
+        let fetches = self.fetches.clone();
+        let records = self.records.clone();
+        let fatal = self.fatal.clone();
+        let limits = self.options.log;
+
+        self.tasks.spawn(async move {
+            let permit = fetches.acquire_owned().await;
+            let outcome =
+                logs::fetch_log(&api, &record.pod, &record.container, exit.log, &limits).await;
+            drop(permit);
+
+            log_fetch_outcome(&record, &outcome);
+            if let LogOutcome::Forbidden(message) = &outcome {
+                let _ = fatal.send(Error::Forbidden {
+                    verb: "get",
+                    resource: "pods/log",
+                    code: 403,
+                    message: message.clone(),
+                });
+            }
+            let source = match exit.log {
+                LogRequest::Previous => LogSource::ApiPrevious,
+                LogRequest::Current | LogRequest::Skip => LogSource::ApiCurrent,
+            };
+            record::attach_log(&mut record, &pod, outcome, source);
+            // The writer only goes away after every task has finished.
+            let _ = records.send(record);
+        });
+    }
+
+    fn send(&self, record: Termination) {
+        // The writer only goes away after the runner is dropped.
+        let _ = self.records.send(record);
+    }
+}
+
+/// Logs a watch error that the watcher will retry, or returns the permission error that ends
+/// the watch.
+fn check_watch_error(error: &watcher::Error, resource: &'static str) -> Result<(), Error> {
+    let (verb, status) = match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status)) => ("list", status),
+        watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => ("watch", status),
+        watcher::Error::WatchError(status) => ("watch", status),
+        _ => {
+            tracing::warn!(resource, %error, "watch failed, retrying with backoff");
+            return Ok(());
+        }
+    };
+    if matches!(status.code, 401 | 403) {
+        return Err(Error::Forbidden {
+            verb,
+            resource,
+            code: status.code,
+            message: status.message.clone(),
+        });
+    }
+    if status.code == 410 {
+        tracing::info!(resource, "watch history expired (410 Gone), relisting");
+    } else {
+        tracing::warn!(resource, code = status.code, message = %status.message,
+            "API request failed, retrying with backoff");
+    }
+    Ok(())
+}
+
+fn log_fetch_outcome(record: &Termination, outcome: &LogOutcome) {
+    let (namespace, pod, container) = (&record.namespace, &record.pod, &record.container);
+    let restart = record.restart_count;
+    match outcome {
+        LogOutcome::Fetched { .. } => {}
+        LogOutcome::Gone(message) => {
+            tracing::info!(
+                namespace,
+                pod,
+                container,
+                restart,
+                message,
+                "log already gone"
+            );
+        }
+        LogOutcome::Failed(error) => {
+            tracing::warn!(
+                namespace,
+                pod,
+                container,
+                restart,
+                error,
+                "log fetch failed"
+            );
+        }
+        LogOutcome::Forbidden(message) => {
+            tracing::error!(
+                namespace,
+                pod,
+                container,
+                restart,
+                message,
+                "log fetch forbidden"
+            );
+        }
+    }
+}
+
+/// Logs one line per committed record: where, which instance, the cause and its summary.
+fn report_exit(record: &Termination) {
+    let exit_code = record
+        .exit_code
+        .map_or_else(|| "-".to_owned(), |code| code.to_string());
+    tracing::info!(
+        target: "podmortem::exit",
+        namespace = %record.namespace,
+        pod = %record.pod,
+        container = %record.container,
+        restart = record.restart_count,
+        cause = %record.cause.kind,
+        exit_code = %exit_code,
+        missed_before = record.missed_before,
+        id = %record.id,
+        "{}/{} {} restart {}: {} (exit {}) {}",
+        record.namespace,
+        record.pod,
+        record.container,
+        record.restart_count,
+        record.cause.kind,
+        exit_code,
+        record.cause.summary,
+    );
+}
