@@ -15,6 +15,7 @@
 //! 403 on any of them ends [`run`] with [`Error::Forbidden`]; other API errors are logged and
 //! retried with the watcher's exponential backoff (800 ms up to 30 s).
 
+pub mod connect;
 pub mod events;
 pub mod fingerprint;
 pub mod logs;
@@ -192,7 +193,19 @@ struct Runner {
     tasks: JoinSet<()>,
     fatal: mpsc::UnboundedSender<Error>,
     fatal_receiver: mpsc::UnboundedReceiver<Error>,
+    fetched: mpsc::UnboundedSender<FetchedLog>,
+    fetched_receiver: mpsc::UnboundedReceiver<FetchedLog>,
+    /// True once the first list of events is complete. Pods are not read before, so the
+    /// exits of the first pod list meet the events that explain them.
+    events_listed: bool,
     exits_found: usize,
+}
+
+/// A new exit whose log fetch has ended.
+struct FetchedLog {
+    pod: Arc<Pod>,
+    exit: NewExit,
+    outcome: LogOutcome,
 }
 
 impl Runner {
@@ -202,7 +215,11 @@ impl Runner {
         records: mpsc::UnboundedSender<Termination>,
     ) -> Self {
         let (fatal, fatal_receiver) = mpsc::unbounded_channel();
+        let (fetched, fetched_receiver) = mpsc::unbounded_channel();
         Runner {
+            fetched,
+            fetched_receiver,
+            events_listed: false,
             client,
             window: EventWindow::new(options.events),
             fetches: Arc::new(Semaphore::new(options.max_log_fetches.max(1))),
@@ -228,7 +245,8 @@ impl Runner {
                 biased;
                 () = shutdown.triggered() => break,
                 Some(error) = self.fatal_receiver.recv() => return Err(error),
-                Some(item) = pods.next() => match item {
+                Some(fetched) = self.fetched_receiver.recv() => self.finish_exit(fetched),
+                Some(item) = pods.next(), if self.events_listed => match item {
                     Ok(event) => {
                         if let Some(found) = tracker.handle(event, Timestamp::now()) {
                             self.handle_exits(found);
@@ -254,6 +272,9 @@ impl Runner {
     /// Waits for the log fetches in flight and closes the channel to the writer.
     async fn finish(mut self) -> WatchSummary {
         while self.tasks.join_next().await.is_some() {}
+        while let Ok(fetched) = self.fetched_receiver.try_recv() {
+            self.finish_exit(fetched);
+        }
         WatchSummary {
             exits_found: self.exits_found,
             ..WatchSummary::default()
@@ -294,52 +315,67 @@ impl Runner {
             }
             // A deleted event has reached its TTL; the window keeps its copy until it ages out,
             // because the exit it explains may not have been seen yet.
-            watcher::Event::Delete(_) | watcher::Event::Init | watcher::Event::InitDone => {}
+            watcher::Event::InitDone => self.events_listed = true,
+            watcher::Event::Delete(_) | watcher::Event::Init => {}
         }
     }
 
     fn handle_exits(&mut self, found: PodExits) {
-        let metadata = &found.pod.metadata;
+        let pod = Arc::new(found.pod);
+        for exit in found.exits {
+            self.exits_found += 1;
+            if exit.log == LogRequest::Skip {
+                let record = self.build_record(&pod, &exit);
+                self.send(record);
+                continue;
+            }
+            self.spawn_log_fetch(pod.clone(), exit);
+        }
+    }
+
+    /// Builds the record of one exit with the events in the window now, which includes the
+    /// events that arrived while its log was fetched.
+    fn build_record(&self, pod: &Pod, exit: &NewExit) -> Termination {
+        let metadata = &pod.metadata;
         let key = pod_key_of(
             metadata.uid.as_deref(),
             metadata.namespace.as_deref(),
             metadata.name.as_deref().unwrap_or_default(),
         );
-        let node = found
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|spec| spec.node_name.clone());
-        let events = self.window.events_for(&key, node.as_deref());
-        let pod = Arc::new(found.pod);
-        let now = Timestamp::now();
-
-        for exit in found.exits {
-            self.exits_found += 1;
-            let cluster = self.options.cluster.as_deref();
-            let record = record::build_record(&pod, &exit, events.clone(), cluster, now);
-            if exit.log == LogRequest::Skip {
-                self.send(record);
-                continue;
-            }
-            self.spawn_log_fetch(pod.clone(), exit, record);
-        }
+        let node = pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref());
+        let events = self.window.events_for(&key, node);
+        let cluster = self.options.cluster.as_deref();
+        record::build_record(pod, exit, events, cluster, Timestamp::now())
     }
 
-    fn spawn_log_fetch(&mut self, pod: Arc<Pod>, exit: NewExit, mut record: Termination) {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &record.namespace);
+    fn finish_exit(&mut self, fetched: FetchedLog) {
+        let mut record = self.build_record(&fetched.pod, &fetched.exit);
+        log_fetch_outcome(&record, &fetched.outcome);
+        let source = match fetched.exit.log {
+            LogRequest::Previous => LogSource::ApiPrevious,
+            LogRequest::Current | LogRequest::Skip => LogSource::ApiCurrent,
+        };
+        record::attach_log(&mut record, &fetched.pod, fetched.outcome, source);
+        self.send(record);
+    }
+
+    fn spawn_log_fetch(&mut self, pod: Arc<Pod>, exit: NewExit) {
+        let termination = &exit.instance.termination;
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &termination.namespace);
         let fetches = self.fetches.clone();
-        let records = self.records.clone();
+        let fetched = self.fetched.clone();
         let fatal = self.fatal.clone();
         let limits = self.options.log;
 
         self.tasks.spawn(async move {
             let permit = fetches.acquire_owned().await;
-            let outcome =
-                logs::fetch_log(&api, &record.pod, &record.container, exit.log, &limits).await;
+            let (name, container) = (
+                &exit.instance.termination.pod,
+                &exit.instance.termination.container,
+            );
+            let outcome = logs::fetch_log(&api, name, container, exit.log, &limits).await;
             drop(permit);
 
-            log_fetch_outcome(&record, &outcome);
             if let LogOutcome::Forbidden(message) = &outcome {
                 let _ = fatal.send(Error::Forbidden {
                     verb: "get",
@@ -348,18 +384,13 @@ impl Runner {
                     message: message.clone(),
                 });
             }
-            let source = match exit.log {
-                LogRequest::Previous => LogSource::ApiPrevious,
-                LogRequest::Current | LogRequest::Skip => LogSource::ApiCurrent,
-            };
-            record::attach_log(&mut record, &pod, outcome, source);
-            // The writer only goes away after every task has finished.
-            let _ = records.send(record);
+            // The receiver lives in the runner, which waits for every task before it ends.
+            let _ = fetched.send(FetchedLog { pod, exit, outcome });
         });
     }
 
     fn send(&self, record: Termination) {
-        // The writer only goes away after the runner is dropped.
+        // The writer only ends after the runner has dropped its sender.
         let _ = self.records.send(record);
     }
 }
