@@ -227,3 +227,64 @@ async fn burst_of_thousand_crashes_recorded_once() {
     assert_eq!(summary.exits_found, PODS);
     assert_eq!(with_log, PODS);
 }
+
+#[tokio::test]
+async fn forbidden_log_fetch_ends_the_watch() {
+    let server = TestApiServer::start().await.unwrap();
+    let db = TempDb::new();
+    server.create_pod(&simple_pod(NAMESPACE, "secret")).unwrap();
+    let watcher = Watcher::start_watching(&server, &db.path, WatchOptions::default()).await;
+    let logs = RequestFilter::path("/api/v1/namespaces/shop/pods/secret/log");
+    server.fail_next(
+        logs,
+        1,
+        Fault::Forbidden {
+            user: "system:serviceaccount:podmortem:watcher".to_owned(),
+        },
+    );
+
+    crash(&server, "secret", 0);
+    let result = watcher.task.await.expect("the watcher task ends");
+
+    let error = result.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            cluster::Error::Forbidden {
+                verb: "get",
+                resource: "pods/log",
+                code: 403,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let records = watch_support::stored(&db.path);
+    assert_eq!(records.len(), 1, "the exit is stored without its log");
+}
+
+/// Longer than the store's SQLite busy timeout (10 s), so that writes fail and are retried.
+const LOCK_HOLD: std::time::Duration = std::time::Duration::from_secs(12);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_store_delays_but_keeps_exits() {
+    let server = TestApiServer::start().await.unwrap();
+    let db = TempDb::new();
+    server
+        .create_pod(&simple_pod(NAMESPACE, "patient"))
+        .unwrap();
+    let watcher = Watcher::start_watching(&server, &db.path, WatchOptions::default()).await;
+    let lock = rusqlite::Connection::open(&db.path).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    crash(&server, "patient", 0);
+    crash(&server, "patient", 1);
+    tokio::time::sleep(LOCK_HOLD).await;
+    lock.execute_batch("COMMIT").unwrap();
+
+    wait_for_restart(&db, "patient", 1).await;
+    let summary = watcher.stop().await;
+    let records = watch_support::stored(&db.path);
+    assert!(summary.store_retries >= 1, "{summary:?}");
+    assert_eq!(instances(&records, "patient", "app").len(), 2);
+}

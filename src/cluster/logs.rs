@@ -58,8 +58,12 @@ pub enum LogOutcome {
     Gone(String),
     /// Every attempt failed; the text is the last error.
     Failed(String),
-    /// The API rejected the request for lack of permission (401 or 403).
-    Forbidden(String),
+    /// The API rejected the request for lack of permission.
+    Forbidden {
+        /// The HTTP status, 401 or 403.
+        code: u16,
+        message: String,
+    },
 }
 
 /// Fetches the log of one instance, retrying throttling (429), server errors (5xx) and
@@ -87,7 +91,10 @@ pub async fn fetch_log(
             Ok(bytes) => return parsed_outcome(&bytes, limits),
             Err(error) => match classify(&error) {
                 Failure::Gone => return LogOutcome::Gone(api_message(&error)),
-                Failure::Forbidden => return LogOutcome::Forbidden(api_message(&error)),
+                Failure::Forbidden(code) => {
+                    let message = api_message(&error);
+                    return LogOutcome::Forbidden { code, message };
+                }
                 Failure::Retry => {
                     tracing::debug!(pod, container, attempt, %error, "log fetch failed, retrying");
                     last_error = error.to_string();
@@ -123,7 +130,7 @@ async fn fetch_once(
 
 enum Failure {
     Gone,
-    Forbidden,
+    Forbidden(u16),
     Retry,
 }
 
@@ -131,7 +138,7 @@ fn classify(error: &kube::Error) -> Failure {
     match error {
         kube::Error::Api(status) => match status.code {
             400 | 404 => Failure::Gone,
-            401 | 403 => Failure::Forbidden,
+            401 | 403 => Failure::Forbidden(status.code),
             _ => Failure::Retry,
         },
         _ => Failure::Retry,

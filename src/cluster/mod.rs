@@ -376,11 +376,11 @@ impl Runner {
             let outcome = logs::fetch_log(&api, name, container, exit.log, &limits).await;
             drop(permit);
 
-            if let LogOutcome::Forbidden(message) = &outcome {
+            if let LogOutcome::Forbidden { code, message } = &outcome {
                 let _ = fatal.send(Error::Forbidden {
                     verb: "get",
                     resource: "pods/log",
-                    code: 403,
+                    code: *code,
                     message: message.clone(),
                 });
             }
@@ -450,7 +450,7 @@ fn log_fetch_outcome(record: &Termination, outcome: &LogOutcome) {
                 "log fetch failed"
             );
         }
-        LogOutcome::Forbidden(message) => {
+        LogOutcome::Forbidden { message, .. } => {
             tracing::error!(
                 namespace,
                 pod,

@@ -64,7 +64,7 @@ pub fn attach_log(record: &mut Termination, pod: &Pod, outcome: LogOutcome, sour
         LogOutcome::Gone(message) => Some(format!(
             "log no longer available from the API when the exit was seen: {message}"
         )),
-        LogOutcome::Failed(message) | LogOutcome::Forbidden(message) => {
+        LogOutcome::Failed(message) | LogOutcome::Forbidden { message, .. } => {
             Some(format!("log fetch failed: {message}"))
         }
     };
