@@ -1,5 +1,5 @@
 //! The watcher against the test API server, with pods driven the way kubelet changes them:
-//! each scenario asserts on what the store holds afterwards.
+//! each scenario asserts on the records stored afterwards.
 
 mod watch_support;
 
@@ -313,5 +313,43 @@ async fn gone_log_keeps_termination_message() {
     );
     let evidence = record.cause.evidence.join("\n");
     assert!(evidence.contains("log no longer available"), "{evidence}");
+    watcher.stop().await;
+}
+
+#[tokio::test]
+async fn node_oom_event_explains_kill() {
+    let (server, db, watcher) = start().await;
+    server.create_pod(&simple_pod(NAMESPACE, "worker")).unwrap();
+    let now = jiff::Timestamp::now().to_string();
+    let node_event = serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"namespace": "default", "name": "node-1.oom"},
+        "involvedObject": {"kind": "Node", "name": "node-1", "uid": "node-1"},
+        "reason": "OOMKilling",
+        "type": "Warning",
+        "message": "Memory cgroup out of memory: Killed process 4242 (app) total-vm:2097152kB",
+        "count": 1,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "source": {"component": "kernel-monitor", "host": "node-1"},
+    }))
+    .unwrap();
+    server.create_event(&node_event).unwrap();
+
+    server
+        .kubelet_restart(NAMESPACE, "worker", "app", &exit(137, "Error"))
+        .unwrap();
+
+    let records = wait_for(&db.path, "the kill", |records| !records.is_empty()).await;
+    let record = &records[0];
+    let node_events: Vec<&str> = record
+        .events
+        .iter()
+        .filter(|event| event.inferred)
+        .map(|event| event.reason.as_str())
+        .collect();
+    assert_eq!(node_events, ["OOMKilling"]);
+    assert_eq!(record.cause.kind, CauseKind::OomKilled);
     watcher.stop().await;
 }

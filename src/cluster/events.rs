@@ -52,7 +52,7 @@ struct Entry {
     event: EventRecord,
 }
 
-/// Recent events, by pod (uid, else `namespace/name`) and by node name.
+/// Recent events, by pod (`namespace/name`) and by node name.
 #[derive(Debug, Default)]
 pub struct EventWindow {
     limits: WindowLimits,
@@ -60,7 +60,7 @@ pub struct EventWindow {
     nodes: HashMap<String, VecDeque<Entry>>,
 }
 
-/// What [`EventWindow::insert`] did with an event.
+/// The window an event was filed in by [`EventWindow::insert`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
     /// An event about this pod key.
@@ -87,11 +87,7 @@ impl EventWindow {
 
         let object = &entry.event.object;
         if object.kind == "Pod" {
-            let key = pod_key_of(
-                object.uid.as_deref(),
-                object.namespace.as_deref(),
-                &object.name,
-            );
+            let key = pod_key(object.namespace.as_deref(), &object.name);
             upsert(
                 self.pods.entry(key.clone()).or_default(),
                 entry,
@@ -127,11 +123,6 @@ impl EventWindow {
         pod.chain(node).map(|entry| entry.event.clone()).collect()
     }
 
-    /// Drops the events of a pod that no longer exists.
-    pub fn forget_pod(&mut self, pod_key: &str) {
-        self.pods.remove(pod_key);
-    }
-
     /// Drops events last seen before `now - max_age`, and windows left empty.
     pub fn prune(&mut self, now: Timestamp) {
         let oldest = now - self.limits.max_age;
@@ -152,12 +143,11 @@ impl EventWindow {
     }
 }
 
-/// Returns the key events and pods share: the pod uid, else `namespace/name`.
-pub fn pod_key_of(uid: Option<&str>, namespace: Option<&str>, name: &str) -> String {
-    match uid {
-        Some(uid) if !uid.is_empty() => uid.to_owned(),
-        _ => format!("{}/{name}", namespace.unwrap_or("default")),
-    }
+/// Returns the key of a pod's events: `namespace/name`. Events of an older pod with the same
+/// name (a StatefulSet replica) share the key, and the join in [`crate::assemble`] tells them
+/// apart by uid when the event carries one.
+pub fn pod_key(namespace: Option<&str>, name: &str) -> String {
+    format!("{}/{name}", namespace.unwrap_or("default"))
 }
 
 /// Replaces the entry with the same uid, or appends and drops the oldest beyond `limit`.
@@ -211,7 +201,7 @@ mod tests {
         window.insert(&event("e1", "Pod", "web", "Unhealthy", 1));
         window.insert(&event("e1", "Pod", "web", "Unhealthy", 3));
 
-        let events = window.events_for("web-uid", None);
+        let events = window.events_for("shop/web", None);
 
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].count, 3);
@@ -229,7 +219,7 @@ mod tests {
         }
 
         let reasons: Vec<String> = window
-            .events_for("web-uid", None)
+            .events_for("shop/web", None)
             .into_iter()
             .map(|event| event.reason)
             .collect();

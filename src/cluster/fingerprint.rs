@@ -26,7 +26,7 @@ pub struct ContainerMark {
     pub finished_at: Option<Timestamp>,
 }
 
-/// What the watcher remembers about one pod: the last recorded exit per container name.
+/// The watcher's state of one pod: the last recorded exit per container name.
 ///
 /// A pod has a handful of containers, so a vector is smaller and faster than a map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,7 +73,7 @@ impl PodFingerprint {
     }
 }
 
-/// Which log the API serves for an instance.
+/// The `pods/log` request that serves an instance's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogRequest {
     /// `previous=true`: kubelet serves the container named in `lastState.terminated`.

@@ -2,8 +2,8 @@
 //!
 //! kubelet serves `previous=true` from the container named in `lastState.terminated` and,
 //! without it, from the latest container, which is the dead one while `state.terminated` is
-//! set (`validateContainerLogStatus` in `pkg/kubelet/kubelet_pods.go`). It answers 400 when
-//! that container is gone (garbage-collected, or never started), and the API server answers
+//! set (`validateContainerLogStatus` in `pkg/kubelet/kubelet_pods.go`). It returns 400 when
+//! that container is gone (garbage-collected, or never started), and the API server returns
 //! 404 once the pod is deleted: both mean the log can no longer be had. With
 //! `timestamps=true` every line starts with an RFC 3339 time and one space.
 
@@ -22,7 +22,7 @@ use crate::model::{LogLine, Stream};
 /// boundary, because log text is untrusted.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 
-/// How a log is requested and retried.
+/// Request parameters and retry policy of log fetches.
 #[derive(Debug, Clone, Copy)]
 pub struct LogLimits {
     /// `tailLines`.

@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 use crate::model::{LogSource, Termination};
 use crate::store::{Filter, SqliteStore, Store};
 
-use events::{EventWindow, WindowLimits, pod_key_of};
+use events::{EventWindow, WindowLimits, pod_key};
 use fingerprint::{Baseline, LogRequest, NewExit};
 use logs::{LogLimits, LogOutcome};
 use pods::{PodExits, PodTracker};
@@ -45,7 +45,7 @@ use pods::{PodExits, PodTracker};
 /// How often expired events are dropped from the window.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// What to watch and how.
+/// Settings of one watch: the pods watched, the cluster name and the limits.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     /// Watch one namespace; `None` watches all.
@@ -337,8 +337,7 @@ impl Runner {
     /// events that arrived while its log was fetched.
     fn build_record(&self, pod: &Pod, exit: &NewExit) -> Termination {
         let metadata = &pod.metadata;
-        let key = pod_key_of(
-            metadata.uid.as_deref(),
+        let key = pod_key(
             metadata.namespace.as_deref(),
             metadata.name.as_deref().unwrap_or_default(),
         );

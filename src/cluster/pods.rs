@@ -17,12 +17,12 @@ use crate::cluster::fingerprint::{Baseline, NewExit, PodFingerprint, find_new_ex
 use crate::detect::Observation;
 use crate::model::Source;
 
-/// Where the watcher stands.
+/// The phase of the list-then-watch cycle.
 #[derive(Debug)]
 enum Phase {
     /// No list has started yet.
     Starting,
-    /// A list is running; the set holds the uids listed so far.
+    /// A list is running, and the set contains the uids listed so far.
     Listing { listed: HashSet<String> },
     /// The list is complete and changes arrive from the watch.
     Watching,
@@ -107,7 +107,7 @@ impl PodTracker {
     }
 
     /// Drops the pods that the completed list no longer contains: they were deleted while
-    /// nobody watched.
+    /// the watch was down.
     fn finish_list(&mut self) {
         let phase = std::mem::replace(&mut self.phase, Phase::Watching);
         let Phase::Listing { listed } = phase else {
@@ -156,7 +156,7 @@ impl PodTracker {
         })
     }
 
-    /// Records the exits in a deleted pod's final status and forgets the pod.
+    /// Records the exits in a deleted pod's final status and drops its fingerprint.
     fn delete(&mut self, pod: Pod, now: Timestamp) -> Option<PodExits> {
         let uid = pod.metadata.uid.clone();
         let found = self.apply(pod, now, true);

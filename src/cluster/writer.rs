@@ -16,7 +16,7 @@ use crate::store::{SqliteStore, Store};
 /// Most records committed in one transaction.
 pub const MAX_BATCH: usize = 512;
 
-/// Longest wait between two attempts of a failed write.
+/// Maximum wait between two attempts of a failed write.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Counts kept by the writer, returned when it ends.
