@@ -353,3 +353,51 @@ async fn node_oom_event_explains_kill() {
     assert_eq!(record.cause.kind, CauseKind::OomKilled);
     watcher.stop().await;
 }
+
+#[tokio::test]
+async fn late_events_reach_stored_exit() {
+    let (server, db, watcher) = start().await;
+    let created = server.create_pod(&simple_pod(NAMESPACE, "slow")).unwrap();
+    server
+        .kubelet_restart(NAMESPACE, "slow", "app", &exit(137, "Error"))
+        .unwrap();
+    let first = wait_for(&db.path, "the kill", |records| !records.is_empty()).await;
+
+    // The events of the probe kill arrive only after the record was written.
+    let unhealthy = container_event(
+        NAMESPACE,
+        "slow.unhealthy",
+        &created,
+        "app",
+        "Unhealthy",
+        "Liveness probe failed: Get \"http://10.0.0.7:8080/healthz\": context deadline exceeded",
+    );
+    let killing = container_event(
+        NAMESPACE,
+        "slow.killing",
+        &created,
+        "app",
+        "Killing",
+        "Container app failed liveness probe, will be restarted",
+    );
+    server.create_event(&unhealthy).unwrap();
+    server.create_event(&killing).unwrap();
+
+    let records = wait_for(&db.path, "the late events", |records| {
+        records
+            .first()
+            .is_some_and(|record| record.cause.kind == CauseKind::LivenessProbe)
+    })
+    .await;
+    let record = &records[0];
+    let reasons: Vec<&str> = record
+        .events
+        .iter()
+        .map(|event| event.reason.as_str())
+        .collect();
+    assert_eq!(first[0].cause.kind, CauseKind::Killed);
+    assert_eq!(records.len(), 1);
+    assert!(reasons.contains(&"Killing"), "{reasons:?}");
+    assert!(reasons.contains(&"Unhealthy"), "{reasons:?}");
+    watcher.stop().await;
+}

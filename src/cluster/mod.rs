@@ -20,6 +20,7 @@ pub mod events;
 pub mod fingerprint;
 pub mod logs;
 pub mod pods;
+pub mod recent;
 pub mod record;
 pub mod writer;
 
@@ -37,10 +38,11 @@ use tokio::task::JoinSet;
 use crate::model::{LogSource, Termination};
 use crate::store::{Filter, SqliteStore, Store};
 
-use events::{EventWindow, WindowLimits, pod_key};
+use events::{EventWindow, Inserted, WindowLimits, pod_key};
 use fingerprint::{Baseline, LogRequest, NewExit};
 use logs::{LogLimits, LogOutcome};
 use pods::{PodExits, PodTracker};
+use recent::{LATE_EVENT_REASONS, RecentExit, RecentExits};
 
 /// How often expired events are dropped from the window.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -198,6 +200,7 @@ struct Runner {
     /// True once the first list of events is complete. Pods are not read before, so the
     /// exits of the first pod list meet the events that explain them.
     events_listed: bool,
+    recent: RecentExits,
     exits_found: usize,
 }
 
@@ -205,7 +208,8 @@ struct Runner {
 struct FetchedLog {
     pod: Arc<Pod>,
     exit: NewExit,
-    outcome: LogOutcome,
+    /// `None` when no log was requested.
+    outcome: Option<LogOutcome>,
 }
 
 impl Runner {
@@ -220,6 +224,7 @@ impl Runner {
             fetched,
             fetched_receiver,
             events_listed: false,
+            recent: RecentExits::default(),
             client,
             window: EventWindow::new(options.events),
             fetches: Arc::new(Semaphore::new(options.max_log_fetches.max(1))),
@@ -311,7 +316,13 @@ impl Runner {
     fn handle_event(&mut self, event: watcher::Event<Event>) {
         match event {
             watcher::Event::Apply(event) | watcher::Event::InitApply(event) => {
-                self.window.insert(&event);
+                let inserted = self.window.insert(&event);
+                let reason = event.reason.as_deref().unwrap_or_default();
+                if let Inserted::Pod(key) = inserted
+                    && LATE_EVENT_REASONS.contains(&reason)
+                {
+                    self.add_late_event(&key);
+                }
             }
             // A deleted event has reached its TTL; the window keeps its copy until it ages out,
             // because the exit it explains may not have been seen yet.
@@ -325,8 +336,11 @@ impl Runner {
         for exit in found.exits {
             self.exits_found += 1;
             if exit.log == LogRequest::Skip {
-                let record = self.build_record(&pod, &exit);
-                self.send(record);
+                self.finish_exit(FetchedLog {
+                    pod: pod.clone(),
+                    exit,
+                    outcome: None,
+                });
                 continue;
             }
             self.spawn_log_fetch(pod.clone(), exit);
@@ -348,14 +362,59 @@ impl Runner {
     }
 
     fn finish_exit(&mut self, fetched: FetchedLog) {
-        let mut record = self.build_record(&fetched.pod, &fetched.exit);
-        log_fetch_outcome(&record, &fetched.outcome);
-        let source = match fetched.exit.log {
+        let record = self.finish_record(&fetched.pod, &fetched.exit, fetched.outcome.as_ref());
+        if let Some(outcome) = &fetched.outcome {
+            log_fetch_outcome(&record, outcome);
+        }
+
+        let metadata = &fetched.pod.metadata;
+        let key = pod_key(
+            metadata.namespace.as_deref(),
+            metadata.name.as_deref().unwrap_or_default(),
+        );
+        self.recent.push(RecentExit {
+            key,
+            pod: fetched.pod,
+            exit: fetched.exit,
+            outcome: fetched.outcome,
+            events: record.events.len(),
+            committed: std::time::Instant::now(),
+        });
+        self.send(record);
+    }
+
+    /// Builds the record with the events in the window and the fetched log, and diagnoses it.
+    fn finish_record(
+        &self,
+        pod: &Pod,
+        exit: &NewExit,
+        outcome: Option<&LogOutcome>,
+    ) -> Termination {
+        let mut record = self.build_record(pod, exit);
+        let Some(outcome) = outcome else {
+            return record;
+        };
+        let source = match exit.log {
             LogRequest::Previous => LogSource::ApiPrevious,
             LogRequest::Current | LogRequest::Skip => LogSource::ApiCurrent,
         };
-        record::attach_log(&mut record, &fetched.pod, fetched.outcome, source);
-        self.send(record);
+        record::attach_log(&mut record, pod, outcome.clone(), source);
+        record
+    }
+
+    /// Writes the recent exits of a pod again when a new event relates to them.
+    fn add_late_event(&mut self, key: &str) {
+        let mut recent = std::mem::take(&mut self.recent);
+        for exit in recent.of_pod_mut(key) {
+            let record = self.finish_record(&exit.pod, &exit.exit, exit.outcome.as_ref());
+            if record.events.len() <= exit.events {
+                continue;
+            }
+            tracing::debug!(id = %record.id, events = record.events.len(), "late event added to an exit");
+            exit.events = record.events.len();
+            self.send(record);
+        }
+        self.recent = recent;
     }
 
     fn spawn_log_fetch(&mut self, pod: Arc<Pod>, exit: NewExit) {
@@ -384,7 +443,11 @@ impl Runner {
                 });
             }
             // The receiver lives in the runner, which waits for every task before it ends.
-            let _ = fetched.send(FetchedLog { pod, exit, outcome });
+            let _ = fetched.send(FetchedLog {
+                pod,
+                exit,
+                outcome: Some(outcome),
+            });
         });
     }
 
