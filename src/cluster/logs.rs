@@ -68,6 +68,9 @@ pub enum LogOutcome {
 
 /// Fetches the log of one instance, retrying throttling (429), server errors (5xx) and
 /// transport errors with exponential backoff.
+///
+/// NOTE: `pods/log` names no container id, so if the container dies again before the fetch
+/// runs, the log served is that of the newer instance.
 pub async fn fetch_log(
     api: &Api<Pod>,
     pod: &str,

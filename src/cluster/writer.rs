@@ -53,6 +53,9 @@ pub fn run_writer(
 }
 
 /// Upserts the batch until it succeeds and returns the number of failed attempts.
+///
+/// NOTE: the retries never give up, so a store that stays locked keeps a stopping watcher
+/// waiting until the lock is released or the process is killed.
 fn commit_with_retry(store: &mut SqliteStore, batch: &[Termination]) -> usize {
     let mut backoff = Duration::from_millis(50);
     let mut failures = 0;
