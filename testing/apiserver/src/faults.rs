@@ -1,7 +1,7 @@
-//! Faults a test arms for the next requests that match a path prefix and verb: the error
-//! responses kube-apiserver gives for a rejected credential (401), a missing RBAC rule (403),
-//! API Priority and Fairness throttling (429 with `Retry-After`) and server trouble (500, 503),
-//! and a watch connection that breaks after some events.
+//! Faults a test arms for the next requests that match a path prefix and verb. They return the
+//! error responses kube-apiserver gives for a rejected credential (401), a missing RBAC rule
+//! (403), API Priority and Fairness throttling (429 with `Retry-After`) and server trouble
+//! (500, 503). One more fault breaks a watch connection after some events.
 
 use crate::status::ApiError;
 
@@ -61,7 +61,7 @@ impl From<&str> for RequestFilter {
     }
 }
 
-/// What a matching request gets.
+/// The response a matching request gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// 401 `Unauthorized`.
@@ -88,7 +88,7 @@ pub enum Fault {
     },
 }
 
-/// What the server knows of a request when it checks faults.
+/// The facts about a request that fault filters match and 403 messages name.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestInfo<'a> {
     /// The URL path.

@@ -1,6 +1,6 @@
 //! Container status changes as kubelet makes them when a container dies, following
 //! `convertToAPIContainerStatuses` in `pkg/kubelet/kubelet_pods.go` (Kubernetes 1.34):
-//! `restartCount` comes from the latest runtime container of that name, and `lastState` holds
+//! `restartCount` comes from the latest runtime container of that name, and `lastState` contains
 //! the instance before the one that `state` describes.
 //!
 //! - A restart (the new instance runs): `lastState.terminated` gets the dead instance with its
@@ -11,6 +11,8 @@
 //!   because it is still the dead instance's number.
 //! - The start after the back-off: the new instance runs, `restartCount` grows by one, and
 //!   `lastState` keeps the dead instance.
+//! - A final exit (the restart policy ends the container): `state.terminated` describes the
+//!   dead instance with its container id, and `lastState` and `restartCount` stay.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{
@@ -25,7 +27,7 @@ const INITIAL_BACK_OFF_SECONDS: u64 = 10;
 /// Kubelet's maximum crash-loop back-off (`MaxContainerBackOff`, 300 s).
 const MAX_BACK_OFF_SECONDS: u64 = 300;
 
-/// Why a kubelet transition could not be applied.
+/// Errors of kubelet transitions.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     /// The pod has no status for the container.
@@ -52,7 +54,7 @@ pub enum Error {
     },
 }
 
-/// How a container instance ended.
+/// The end of a container instance: exit code, reason and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exit {
     /// The exit code.
@@ -110,6 +112,21 @@ pub fn crash_loop_wait(
         ..ContainerState::default()
     });
     status.container_id = None;
+    status.ready = false;
+    status.started = Some(false);
+    Ok(())
+}
+
+/// Ends the running instance of `container` for good, as under `restartPolicy: Never` or after
+/// a successful exit under `OnFailure`.
+pub fn terminate(pod: &mut Pod, container: &str, exit: &Exit, now: Timestamp) -> Result<(), Error> {
+    let status = running_status(pod, container)?;
+    let dead = terminated_instance(status, exit, now);
+
+    status.state = Some(ContainerState {
+        terminated: Some(dead),
+        ..ContainerState::default()
+    });
     status.ready = false;
     status.started = Some(false);
     Ok(())
@@ -347,6 +364,19 @@ mod tests {
         assert_eq!(dead.container_id.as_deref(), Some("containerd://old"));
         let error = crash_loop_wait(&mut running_pod(), "db", &exit(), now).unwrap_err();
         assert!(matches!(error, Error::NoContainerStatus { .. }));
+    }
+
+    #[test]
+    fn terminate_keeps_container_id() {
+        let mut pod = running_pod();
+        terminate(&mut pod, "app", &exit(), Timestamp::now()).unwrap();
+
+        let status = status(&pod);
+        let state = status.state.as_ref().unwrap().terminated.as_ref().unwrap();
+        assert_eq!(state.container_id.as_deref(), Some("containerd://old"));
+        assert_eq!(status.container_id.as_deref(), Some("containerd://old"));
+        assert_eq!(status.restart_count, 2);
+        assert!(status.last_state.is_none());
     }
 
     #[test]

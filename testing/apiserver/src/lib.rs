@@ -11,11 +11,26 @@
 //!   ([`logs`] module docs);
 //! - `GET /version`.
 //!
-//! Tests drive it through [`TestApiServer`]: they create and change objects (each change gets
-//! the next `resourceVersion` and reaches open watches), set logs per container instance,
-//! change container statuses the way kubelet does, compact the history, arm faults, close
-//! watches, and read back the requests the server received. The server accepts any
+//! Tests drive it through [`TestApiServer`]. They create and change objects, and each change
+//! gets the next `resourceVersion` and reaches open watches. They set logs per container
+//! instance, change container statuses the way kubelet does, compact the history, arm faults,
+//! close watches, and read back the requests the server received. The server accepts any
 //! credential and checks no permission, because faults stand in for rejections.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use podmortem_test_apiserver::{Exit, Fault, TestApiServer};
+//!
+//! let server = TestApiServer::start().await?;
+//! server.load_pods(std::path::Path::new("tests/data/cases/01-oomkilled-memory-limit.json"))?;
+//! server.set_log("shop", "api-7d9f8c6b5d-x2k4q", "api", false, "listening on :8080\n")?;
+//! let exit = Exit { exit_code: 137, reason: "OOMKilled".into(), message: None };
+//! server.kubelet_restart("shop", "api-7d9f8c6b5d-x2k4q", "api", &exit)?;
+//! server.fail_next("/api/v1/namespaces/shop/pods", 1, Fault::ServiceUnavailable);
+//! // Point a client at `server.url()`, or at a kubeconfig from `server.write_kubeconfig(..)`.
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Facts about the API come from the Kubernetes API concepts documentation and from
 //! kube-apiserver and kubelet sources (1.34), named in each module.
@@ -38,11 +53,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::Metadata;
 use k8s_openapi::api::core::v1::{Event, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 pub use crate::faults::{Fault, RequestFilter, Verb};
 pub use crate::kubelet::Exit;
@@ -52,18 +69,18 @@ pub use crate::watch::INITIAL_EVENTS_END_ANNOTATION;
 
 use crate::server::Shared;
 
-/// Changes kept for watches unless [`Builder::history_limit`] says otherwise. Older changes
-/// are compacted, as etcd and the watch cache forget them.
+/// The number of changes kept for watches unless [`Builder::history_limit`] sets another.
+/// Older changes are compacted, as etcd and the watch cache drop them.
 pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
 
-/// Time between periodic bookmarks unless [`Builder::bookmark_interval`] says otherwise;
+/// The time between periodic bookmarks unless [`Builder::bookmark_interval`] sets another.
 /// kube-apiserver sends them about once a minute.
 pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The name of the cluster, context and user in the generated kubeconfig.
 pub const KUBECONFIG_NAME: &str = "podmortem-test";
 
-/// Why a control call failed.
+/// Errors of the control calls.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The listener could not be bound.
@@ -89,7 +106,7 @@ pub enum Error {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// A test data file holds neither the object nor a list of them.
+    /// A test data file contains neither the object nor a list of them.
     #[error("`{path}` is not a {kind} or a list of them")]
     NotObjects {
         /// The file.
@@ -162,30 +179,41 @@ impl Builder {
         let shared = Arc::new(Shared::new(self.history_limit, self.bookmark_interval));
 
         let router = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "test API server stopped");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            // An error means the handle is gone, which also stops the server.
+            let _ = stopped.await;
+        });
+        tokio::spawn(async move {
+            if let Err(error) = serve.await {
+                tracing::error!(%error, %address, "test API server failed");
             }
+            tracing::debug!(%address, "test API server stopped");
         });
         tracing::debug!(%address, "test API server started");
         Ok(TestApiServer {
             address,
             shared,
-            task,
+            shutdown: Some(shutdown),
         })
     }
 }
 
-/// A running server; dropping it stops the server.
+/// A running server. Dropping it ends the open watches, stops accepting connections and
+/// closes each open connection after its current request.
 pub struct TestApiServer {
     address: SocketAddr,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl Drop for TestApiServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.drop_watches();
+        if let Some(shutdown) = self.shutdown.take() {
+            // An error only means that the server has stopped already.
+            let _ = shutdown.send(());
+        }
     }
 }
 
@@ -396,8 +424,9 @@ users:
     }
 
     /// Kills the running instance of `container` with `exit` and starts the next one, as
-    /// kubelet reports a restart ([`kubelet`] rules): the log of the dead instance becomes the
-    /// previous log and the new instance starts with an empty log.
+    /// kubelet reports a restart: the dead instance moves into `lastState.terminated` and
+    /// `restartCount` grows by one. The log of the dead instance becomes the previous log, and
+    /// the new instance starts with an empty log.
     pub fn kubelet_restart(
         &self,
         namespace: &str,
@@ -429,6 +458,43 @@ users:
         Ok(updated)
     }
 
+    /// Ends the running instance of `container` with `exit` for good, as kubelet reports a
+    /// container that its restart policy does not restart: `state.terminated` with the
+    /// instance's container id, so its log stays the current log.
+    pub fn kubelet_terminate(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        exit: &Exit,
+    ) -> Result<Pod, Error> {
+        self.modify_pod(namespace, pod, |stored| {
+            kubelet::terminate(stored, container, exit, ids::now()).map_err(Error::from)
+        })
+    }
+
+    /// Starts a graceful deletion, as `kubectl delete pod` does: sets
+    /// `metadata.deletionTimestamp` to now plus the grace period and
+    /// `metadata.deletionGracePeriodSeconds`, which watches see as MODIFIED. The pod stays
+    /// until [`Self::delete_pod`] removes it, as kubelet does once the containers stopped.
+    pub fn begin_pod_deletion(
+        &self,
+        namespace: &str,
+        pod: &str,
+        grace_period_seconds: i64,
+    ) -> Result<Pod, Error> {
+        let deadline = ids::now()
+            .checked_add(jiff::SignedDuration::from_secs(grace_period_seconds.max(0)))
+            .unwrap_or_else(|_| ids::now());
+        self.modify_pod(namespace, pod, |stored| {
+            stored.metadata.deletion_timestamp = Some(
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(deadline),
+            );
+            stored.metadata.deletion_grace_period_seconds = Some(grace_period_seconds.max(0));
+            Ok(())
+        })
+    }
+
     /// Starts the next instance of a container that waits in `CrashLoopBackOff`.
     pub fn kubelet_start_after_back_off(
         &self,
@@ -443,7 +509,7 @@ users:
         })
     }
 
-    fn create<T: Serialize + DeserializeOwned>(
+    fn create<T: Serialize + DeserializeOwned + Metadata<Ty = ObjectMeta>>(
         &self,
         resource: Resource,
         object: &T,
@@ -453,7 +519,7 @@ users:
         from_json(resource, &stored)
     }
 
-    fn update<T: Serialize + DeserializeOwned>(
+    fn update<T: Serialize + DeserializeOwned + Metadata<Ty = ObjectMeta>>(
         &self,
         resource: Resource,
         object: &T,
@@ -550,11 +616,19 @@ users:
     }
 }
 
-fn to_json<T: Serialize>(resource: Resource, object: &T) -> Result<Value, Error> {
-    serde_json::to_value(object).map_err(|source| Error::Json {
-        kind: resource.kind(),
-        name: String::new(),
-        source,
+fn to_json<T: Serialize + Metadata<Ty = ObjectMeta>>(
+    resource: Resource,
+    object: &T,
+) -> Result<Value, Error> {
+    serde_json::to_value(object).map_err(|source| {
+        let metadata = object.metadata();
+        let namespace = metadata.namespace.as_deref().unwrap_or_default();
+        let name = metadata.name.as_deref().unwrap_or_default();
+        Error::Json {
+            kind: resource.kind(),
+            name: format!("{namespace}/{name}"),
+            source,
+        }
     })
 }
 

@@ -2,10 +2,12 @@
 //! API concepts documentation ("Resource versions" and "Retrieving large results sets in
 //! chunks"):
 //!
-//! - no `resourceVersion`: the most recent state; `"0"`: any state (this server always has
-//!   the most recent one); `N` with `resourceVersionMatch` unset or `NotOlderThan`: a state at
-//!   least as new as `N`; `N` with `Exact`: the state at exactly `N`, or 410 Gone when `N` is
-//!   before the last compaction. A version newer than the server's is a 504 timeout.
+//! - No `resourceVersion` reads the most recent state, and `"0"` reads any state (this server
+//!   always has the most recent one).
+//! - `N` with `resourceVersionMatch` unset or `NotOlderThan` reads a state at least as new as
+//!   `N`. With `Exact` it reads the state at exactly `N`, or fails with 410 Gone when `N` is
+//!   before the last compaction. A version newer than the server's is a 504 timeout at once,
+//!   where kube-apiserver first waits about 3 s for its cache to catch up.
 //! - `limit` cuts a page, and `continue` is an opaque token that reads the next page at the
 //!   first page's version. A token from before the last compaction gets 410 `Expired` with a
 //!   fresh token that goes on at the current version. Items are ordered by their storage key
@@ -107,60 +109,78 @@ impl ListOptions {
         Ok(options)
     }
 
+    /// Checks the combinations that apimachinery's `validateListOptions` and
+    /// `validateWatchOptions` reject.
     fn validate(&self, watch: bool) -> Result<(), ApiError> {
-        let mut causes: Vec<(&str, String)> = Vec::new();
-        if let Some(send) = self.send_initial_events {
-            if !watch {
-                causes.push((
-                    "sendInitialEvents",
-                    "Forbidden: sendInitialEvents is forbidden for list".into(),
-                ));
-            }
-            if send && self.version_match != Some(VersionMatch::NotOlderThan) {
-                causes.push((
-                    "resourceVersionMatch",
-                    "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan".into(),
-                ));
-            }
-            if send && !self.allow_bookmarks {
-                causes.push((
-                    "allowWatchBookmarks",
-                    "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"
-                        .into(),
-                ));
-            }
-        } else if self.version_match.is_some() {
-            if watch {
-                causes.push((
-                    "resourceVersionMatch",
-                    "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided".into(),
-                ));
-            }
+        let causes = if watch {
+            self.watch_violations()
+        } else {
+            self.list_violations()
+        };
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &causes))
+        }
+    }
+
+    fn list_violations(&self) -> Vec<(&'static str, String)> {
+        let mut causes = Vec::new();
+        if self.version_match.is_some() {
             if self.version == Version::Unset {
-                causes.push((
-                    "resourceVersionMatch",
-                    "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided".into(),
+                causes.push(forbidden(
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
                 ));
             }
             if self.continue_token.is_some() {
-                causes.push((
-                    "resourceVersionMatch",
-                    "Forbidden: resourceVersionMatch is forbidden when continue is provided".into(),
+                causes.push(forbidden(
+                    "resourceVersionMatch is forbidden when continue is provided",
                 ));
             }
             if self.version_match == Some(VersionMatch::Exact) && self.version == Version::Any {
-                causes.push((
-                    "resourceVersionMatch",
-                    "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"".into(),
+                causes.push(forbidden(
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
                 ));
             }
         }
-        if causes.is_empty() {
-            return Ok(());
+        if self.send_initial_events.is_some() {
+            causes.push((
+                "sendInitialEvents",
+                "Forbidden: sendInitialEvents is forbidden for list".into(),
+            ));
         }
-
-        Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &causes))
+        causes
     }
+
+    fn watch_violations(&self) -> Vec<(&'static str, String)> {
+        let mut causes = Vec::new();
+        let not_older_than = self.version_match == Some(VersionMatch::NotOlderThan);
+        if self.send_initial_events.is_some() && !not_older_than {
+            causes.push(forbidden(
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if self.version_match.is_some() {
+            if self.send_initial_events.is_none() {
+                causes.push(forbidden("resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
+            }
+            if !not_older_than {
+                let message = "Unsupported value: \"Exact\": supported values: \"NotOlderThan\"";
+                causes.push(("resourceVersionMatch", message.into()));
+            }
+            if self.continue_token.is_some() {
+                causes.push(forbidden(
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+        }
+        causes
+    }
+}
+
+/// Returns a `Forbidden` cause on `resourceVersionMatch`.
+fn forbidden(detail: &str) -> (&'static str, String) {
+    ("resourceVersionMatch", format!("Forbidden: {detail}"))
 }
 
 fn parse_version_match(params: &Params) -> Result<Option<VersionMatch>, ApiError> {
@@ -357,8 +377,9 @@ mod tests {
             ("resourceVersionMatch=Sometimes&resourceVersion=5", false),
             ("sendInitialEvents=true", false),
             ("sendInitialEvents=true&allowWatchBookmarks=true", true),
+            ("sendInitialEvents=false", true),
             (
-                "sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
+                "sendInitialEvents=true&resourceVersionMatch=Exact&resourceVersion=5",
                 true,
             ),
             ("resourceVersionMatch=NotOlderThan&resourceVersion=5", true),

@@ -6,10 +6,12 @@
 //! terminated state, or `lastState.terminated`, in that order. So when a container restarts,
 //! the log of the instance that moved into `lastState` becomes the previous log by itself.
 //!
-//! The options follow kubelet's `ReadLogs` (`pkg/kubelet/kuberuntime/logs/logs.go`):
-//! `tailLines` counts log records from the end, `sinceSeconds`/`sinceTime` then skip older
-//! records, `timestamps=true` puts the record's time (nine fraction digits) before each line,
-//! and `limitBytes` cuts the output after that many bytes, even inside a line.
+//! The options follow kubelet's `ReadLogs` (`pkg/kubelet/kuberuntime/logs/logs.go`).
+//! `tailLines` counts log records from the end, and `sinceSeconds`/`sinceTime` then skip older
+//! records. `timestamps=true` puts the record's time, with nine fraction digits, before each
+//! line. `limitBytes` cuts the output after that many bytes, even inside a line.
+//!
+//! NOTE: `follow=true` is not supported. The response contains the log as it is, then ends.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
@@ -28,7 +30,7 @@ pub struct LogRecord {
     pub text: String,
 }
 
-/// Why a CRI log could not be read.
+/// Errors of CRI log parsing.
 #[derive(Debug, thiserror::Error)]
 pub enum CriError {
     /// A line does not have the `<time> <stream> <tag> <text>` form.

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::store::Resource;
 
-/// Why a selector could not be parsed.
+/// Errors of selector parsing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A label requirement is malformed.

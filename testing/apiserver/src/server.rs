@@ -1,5 +1,5 @@
-//! The HTTP side: shared state, routes, and the layer that records each request and answers
-//! it with an armed fault before any handler runs.
+//! The HTTP side: shared state, routes, and the layer that records each request and returns
+//! an armed fault's response before any handler runs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -232,8 +232,8 @@ fn parse_resource(name: &str) -> Option<Resource> {
     }
 }
 
-/// Records the request, then answers it with an armed fault or a 405 for other methods, or
-/// passes it on.
+/// Records the request, then returns an armed fault's response, or 405 for methods other
+/// than GET, or passes the request on.
 async fn record_and_fault(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -266,7 +266,8 @@ async fn record_and_fault(
     }
 }
 
-/// What a path names, as kube-apiserver's request-info resolver reads it.
+/// The verb, resource, namespace and name of a request path, as kube-apiserver's
+/// request-info resolver reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
     /// The verb.

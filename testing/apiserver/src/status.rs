@@ -207,6 +207,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.code >= 500 {
+            tracing::warn!(code = self.code, reason = self.reason, message = %self.message, "API error response");
+        } else {
+            tracing::debug!(code = self.code, reason = self.reason, message = %self.message, "API error response");
+        }
+
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = self.status().to_string();
         let mut response =

@@ -4,7 +4,7 @@
 //! It follows the storage rules that the Kubernetes API concepts documentation gives for etcd
 //! and the watch cache: every change gets the next `resourceVersion`, stamped into
 //! `metadata.resourceVersion`; the object of a DELETED change is the last stored state carrying
-//! the deletion's `resourceVersion`; and a compaction forgets every change at or before a
+//! the deletion's `resourceVersion`; and a compaction drops every change at or before a
 //! version, so reading or watching from an older version fails with 410 Gone. Objects are kept
 //! as JSON values, so any field a test sets is served back unchanged.
 
@@ -86,7 +86,7 @@ impl ChangeType {
 pub struct Change {
     /// The resource type of the object.
     pub resource: Resource,
-    /// What happened to the object.
+    /// The kind of change.
     pub change_type: ChangeType,
     /// The `resourceVersion` of the change.
     pub resource_version: u64,
@@ -98,7 +98,7 @@ pub struct Change {
     pub previous: Option<Arc<Value>>,
 }
 
-/// Why a store mutation was rejected.
+/// Errors of store mutations.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The object has neither `metadata.name` nor `metadata.generateName`.
@@ -152,7 +152,8 @@ pub struct Snapshot {
     pub objects: Vec<Arc<Value>>,
 }
 
-/// What a new watch receives before its live changes: the stored changes it missed.
+/// The start of a new watch: the state or the stored changes it needs before its live
+/// changes.
 pub struct Subscription {
     /// The store's version when the watch subscribed.
     pub resource_version: u64,
@@ -303,7 +304,7 @@ impl Store {
         Ok(self.commit(key, ChangeType::Deleted, parts, Some(previous)))
     }
 
-    /// Forgets every change at or before `resource_version` (at most the latest version), so
+    /// Drops every change at or before `resource_version` (at most the latest version), so
     /// reads and watches from an older version fail with 410 Gone.
     pub fn compact_to(&mut self, resource_version: u64) {
         let target = resource_version.min(self.resource_version);

@@ -10,6 +10,8 @@
 //! - `sendInitialEvents=true`: ADDED for every current object, then a BOOKMARK annotated
 //!   `k8s.io/initial-events-end: "true"`, then later changes. `sendInitialEvents=false` with no
 //!   version starts at the current version without initial events.
+//!   NOTE: kube-apiserver with the WatchList feature may turn a watch without a version (or
+//!   with `"0"`) into such a streaming list; this server keeps the older behaviour above.
 //! - With selectors, a change that makes an object match is sent as ADDED, and one that makes
 //!   it stop matching as DELETED with the previous object and the change's version.
 //! - With `allowWatchBookmarks=true`, BOOKMARK events (only `kind`, `apiVersion` and
@@ -112,6 +114,11 @@ pub fn watch(
             tokio::spawn(task.run(subscription, initial));
         }
         Err(expired) => {
+            tracing::debug!(
+                requested = expired.requested,
+                compacted = expired.compacted,
+                "watch from a compacted version"
+            );
             let status =
                 ApiError::too_old_resource_version(expired.requested, expired.compacted).status();
             let line = event_line("ERROR", &status);
@@ -159,7 +166,8 @@ impl Drop for OpenWatch {
     }
 }
 
-/// Why a watch task stopped sending.
+/// The end of a watch task's sending, when the client went away or a fault broke the
+/// connection.
 enum Stop {
     /// The client went away, or the fault broke the connection.
     Gone,

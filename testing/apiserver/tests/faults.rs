@@ -143,3 +143,23 @@ async fn faulted_requests_are_recorded() {
     assert_eq!(requests[0].verb, Some(Verb::List));
     assert_eq!(requests[0].query_value("limit"), Some("5"));
 }
+
+#[tokio::test]
+async fn dropped_server_refuses_connections() {
+    let server = TestApiServer::start().await.unwrap();
+    let url = server.url();
+    let mut watch = WatchReader::open(&server, "/api/v1/pods?watch=1").await;
+
+    drop(server);
+
+    assert!(matches!(watch.next_within(common::WAIT).await, Next::End));
+    let mut refused = false;
+    for _ in 0..50 {
+        if reqwest::get(format!("{url}/api/v1/pods")).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the server still accepts requests at {url}");
+}

@@ -139,6 +139,10 @@ async fn exact_version_shows_past_state() {
     assert_eq!(item_names(&current), vec!["a/second"]);
     let (_, any) = get_json(&server, "/api/v1/pods?resourceVersion=0").await;
     assert_eq!(item_names(&any), vec!["a/second"]);
+    let any_not_older = "/api/v1/pods?resourceVersion=0&resourceVersionMatch=NotOlderThan";
+    let (status, any_match) = get_json(&server, any_not_older).await;
+    assert_eq!(status, 200);
+    assert_eq!(item_names(&any_match), vec!["a/second"]);
 
     server.compact();
     let (status, expired) = get_json(&server, &exact).await;

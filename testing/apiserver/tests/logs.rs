@@ -246,3 +246,26 @@ async fn requests_record_log_options() {
     assert_eq!(log.query_value("tailLines"), Some("200"));
     assert_eq!(log.query_value("container"), Some("plugin"));
 }
+
+#[tokio::test]
+async fn terminated_container_keeps_current_log() {
+    let server = TestApiServer::start().await.unwrap();
+    server.create_pod(&pod("a", "job", json!({}))).unwrap();
+    server.set_log("a", "job", "app", false, "done\n").unwrap();
+    let exit = Exit {
+        exit_code: 0,
+        reason: "Completed".into(),
+        message: None,
+    };
+
+    let ended = server.kubelet_terminate("a", "job", "app", &exit).unwrap();
+
+    let status = &ended.status.unwrap().container_statuses.unwrap()[0];
+    let terminated = status.state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(terminated.exit_code, 0);
+    assert_eq!(status.restart_count, 0);
+    let (_, _, current) = get_text(&server, "/api/v1/namespaces/a/pods/job/log").await;
+    assert_eq!(current, "done\n");
+    let (status, _) = get_json(&server, "/api/v1/namespaces/a/pods/job/log?previous=true").await;
+    assert_eq!(status, 400);
+}

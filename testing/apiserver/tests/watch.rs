@@ -280,11 +280,10 @@ async fn drop_watches_ends_streams_cleanly() {
     let server = TestApiServer::start().await.unwrap();
     let mut first = WatchReader::open(&server, "/api/v1/pods?watch=1").await;
     let mut second = WatchReader::open(&server, "/api/v1/events?watch=1").await;
-    assert!(matches!(
-        first.next_within(Duration::from_millis(100)).await,
-        Next::Silent
-    ));
-    assert_eq!(server.open_watches(), 2);
+    assert!(
+        common::eventually(|| server.open_watches() == 2).await,
+        "both watches open"
+    );
 
     server.drop_watches();
 
@@ -305,4 +304,31 @@ async fn future_version_watch_times_out() {
 
     assert_eq!(status, 504);
     assert_eq!(body["reason"], "Timeout");
+}
+
+#[tokio::test]
+async fn graceful_deletion_sends_modified_then_deleted() {
+    let server = TestApiServer::start().await.unwrap();
+    server.create_pod(&pod("a", "x", json!({}))).unwrap();
+    let start = server.resource_version();
+    let mut watch = WatchReader::open(
+        &server,
+        &format!("/api/v1/pods?watch=1&resourceVersion={start}"),
+    )
+    .await;
+
+    server.begin_pod_deletion("a", "x", 30).unwrap();
+    server.delete_pod("a", "x").unwrap();
+    let terminating = watch.next_event().await;
+    let deleted = watch.next_event().await;
+
+    assert_eq!(type_and_name(&terminating), pair("MODIFIED", "x"));
+    let metadata = &terminating["object"]["metadata"];
+    assert_eq!(metadata["deletionGracePeriodSeconds"], 30);
+    assert!(metadata["deletionTimestamp"].is_string());
+    assert_eq!(type_and_name(&deleted), pair("DELETED", "x"));
+    assert_eq!(
+        deleted["object"]["metadata"]["deletionGracePeriodSeconds"],
+        30
+    );
 }

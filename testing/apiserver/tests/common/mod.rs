@@ -136,6 +136,18 @@ pub async fn get_text(
     (status, headers, body)
 }
 
+/// Waits at most [`WAIT`] until `condition` is true, and returns whether it became true.
+pub async fn eventually(condition: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    condition()
+}
+
 /// What reading the next watch event gave.
 #[derive(Debug)]
 pub enum Next {
