@@ -221,10 +221,6 @@ impl Runner {
         let (fatal, fatal_receiver) = mpsc::unbounded_channel();
         let (fetched, fetched_receiver) = mpsc::unbounded_channel();
         Runner {
-            fetched,
-            fetched_receiver,
-            events_listed: false,
-            recent: RecentExits::default(),
             client,
             window: EventWindow::new(options.events),
             fetches: Arc::new(Semaphore::new(options.max_log_fetches.max(1))),
@@ -233,6 +229,10 @@ impl Runner {
             tasks: JoinSet::new(),
             fatal,
             fatal_receiver,
+            fetched,
+            fetched_receiver,
+            events_listed: false,
+            recent: RecentExits::default(),
             exits_found: 0,
         }
     }
@@ -264,7 +264,11 @@ impl Runner {
                     Err(error) => check_watch_error(&error, "events")?,
                 },
                 _ = prune.tick() => self.window.prune(Timestamp::now()),
-                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+                Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    if let Err(error) = joined {
+                        tracing::error!(%error, "log fetch task failed; its exit is lost");
+                    }
+                }
             }
         }
         tracing::info!(
@@ -324,9 +328,9 @@ impl Runner {
                     self.add_late_event(&key);
                 }
             }
-            // A deleted event has reached its TTL; the window keeps its copy until it ages out,
-            // because the exit it explains may not have been seen yet.
             watcher::Event::InitDone => self.events_listed = true,
+            // A deleted event has reached its TTL. The window keeps its copy until it ages out,
+            // because the exit it explains may not have been seen yet.
             watcher::Event::Delete(_) | watcher::Event::Init => {}
         }
     }
