@@ -401,3 +401,41 @@ async fn late_events_reach_stored_exit() {
     assert!(reasons.contains(&"Unhealthy"), "{reasons:?}");
     watcher.stop().await;
 }
+
+#[tokio::test]
+async fn namespace_and_selector_limit_pods() {
+    let server = TestApiServer::start().await.unwrap();
+    let db = TempDb::new();
+    let options = WatchOptions {
+        namespace: Some(NAMESPACE.to_owned()),
+        label_selector: Some("app=watched".to_owned()),
+        ..WatchOptions::default()
+    };
+    let watcher = Watcher::start_watching(&server, &db.path, options).await;
+    server.create_pod(&simple_pod("other", "watched")).unwrap();
+    server
+        .create_pod(&simple_pod(NAMESPACE, "ignored"))
+        .unwrap();
+    server
+        .create_pod(&simple_pod(NAMESPACE, "watched"))
+        .unwrap();
+
+    server
+        .kubelet_restart("other", "watched", "app", &exit(1, "Error"))
+        .unwrap();
+    server
+        .kubelet_restart(NAMESPACE, "ignored", "app", &exit(1, "Error"))
+        .unwrap();
+    server
+        .kubelet_restart(NAMESPACE, "watched", "app", &exit(1, "Error"))
+        .unwrap();
+    wait_for(&db.path, "the watched pod", |records| !records.is_empty()).await;
+    watcher.stop().await;
+
+    let records = watch_support::stored(&db.path);
+    let pods: Vec<String> = records
+        .iter()
+        .map(|record| format!("{}/{}", record.namespace, record.pod))
+        .collect();
+    assert_eq!(pods, ["shop/watched"]);
+}
