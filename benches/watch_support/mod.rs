@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 pub fn realistic_pod(index: usize, restart_count: u32) -> Value {
     let name = format!("checkout-7d9f8c6b5d-{index:05}");
     let uid = format!("5f0c1d2e-{:04x}-4a5b-8c9d-{index:012x}", index % 65536);
-    let env: Vec<Value> = (0..12)
+    let env: Vec<Value> = (0..30)
         .map(|n| json!({"name": format!("SETTING_{n}"), "value": format!("value-{n}-{index}")}))
         .collect();
     let fields_spec = json!({"f:containers": {"k:{\"name\":\"app\"}": {
