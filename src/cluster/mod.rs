@@ -59,7 +59,7 @@ pub struct WatchOptions {
     /// Cluster name stamped on every record.
     pub cluster: Option<String>,
     pub log: LogLimits,
-    /// Most log fetches in flight at once.
+    /// Maximum number of log fetches in flight at once.
     pub max_log_fetches: usize,
     pub events: WindowLimits,
 }

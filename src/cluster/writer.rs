@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::model::Termination;
 use crate::store::{SqliteStore, Store};
 
-/// Most records committed in one transaction.
+/// Maximum number of records committed in one transaction.
 pub const MAX_BATCH: usize = 512;
 
 /// Maximum wait between two attempts of a failed write.
