@@ -148,3 +148,46 @@ async fn unauthorized_exits_non_zero() {
     assert!(stderr.contains("`list` on `events`"), "{stderr}");
     assert!(stderr.contains("401"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_flag_selects_cluster() {
+    let server = TestApiServer::start().await.unwrap();
+    let db = TempDb::new();
+    let kubeconfig = db.dir.path().join("kubeconfig");
+    // The current context points at a closed loopback port; only `--context` reaches the server.
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: unreachable
+  cluster:
+    server: http://127.0.0.1:1
+- name: staging-eu
+  cluster:
+    server: {url}
+contexts:
+- name: broken
+  context: {{cluster: unreachable, user: tester}}
+- name: staging
+  context: {{cluster: staging-eu, user: tester}}
+current-context: broken
+users:
+- name: tester
+  user: {{token: test-token}}
+",
+        url = server.url()
+    );
+    std::fs::write(&kubeconfig, text).unwrap();
+    server.create_pod(&simple_pod(NAMESPACE, "ctx")).unwrap();
+    let child = spawn_watch(&kubeconfig, &db.path, &["--context", "staging"]);
+    wait_for_watches(&server).await;
+
+    server
+        .kubelet_restart(NAMESPACE, "ctx", "app", &exit(1, "Error"))
+        .unwrap();
+    let records = wait_for(&db.path, "the exit", |records| !records.is_empty()).await;
+    let (status, stderr) = terminate(child);
+
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert_eq!(records[0].cluster.as_deref(), Some("staging-eu"));
+}
