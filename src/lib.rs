@@ -8,6 +8,7 @@
 
 pub mod assemble;
 pub mod cli;
+pub mod cluster;
 pub mod detect;
 pub mod diagnose;
 pub mod kubelet;

@@ -7,6 +7,7 @@ pub mod list;
 pub mod log;
 pub mod output;
 pub mod show;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Show every recorded instance of one pod, with diagnosis, events and log tail.
     Show(show::ShowArgs),
+    /// Watch a cluster and record every container exit until SIGINT or SIGTERM.
+    Watch(watch::WatchArgs),
 }
 
 /// Parses the command line, runs one command and maps its result to an exit status.
@@ -44,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::List(args) => list::run(args),
         Command::Show(args) => show::run(args),
+        Command::Watch(args) => watch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,148 @@
+//! `podmortem watch`: watches a cluster and records every container exit in the store until
+//! SIGINT or SIGTERM, printing one line per recorded exit on standard error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::common::DbArgs;
+use crate::cluster::{self, Shutdown, WatchOptions, connect};
+
+/// Format of the log lines written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, with every field.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The credentials need get, list and watch on pods and events, and get on pods/log.
+Other commands (`podmortem list`, `podmortem show`) can read the database while this runs.
+
+Examples:
+  podmortem watch
+  podmortem watch --context prod -n shop --selector app=web
+  podmortem watch --kubeconfig ~/.kube/staging --log-format json")]
+pub struct WatchArgs {
+    /// Kubeconfig file. Default: `$KUBECONFIG`, else `~/.kube/config`, else the in-cluster
+    /// service account
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context. Default: the current context
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Cluster name stamped on every record. Default: the cluster of the kubeconfig context
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// Watch only this namespace. Default: every namespace
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Label selector of the watched pods, such as `app=web,tier!=cache`
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Field selector of the watched pods, such as `spec.nodeName=node-1`
+    #[arg(long, value_name = "SELECTOR")]
+    pub field_selector: Option<String>,
+
+    /// Number of log lines fetched per dead instance (`tailLines`)
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub log_lines: u32,
+
+    /// Maximum bytes of log fetched per dead instance (`limitBytes`)
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub log_bytes: u64,
+
+    /// Maximum number of log fetches in flight at once
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub log_fetches: usize,
+
+    /// Format of the log lines on standard error
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    runtime.block_on(watch(args))
+}
+
+async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open_store()?;
+    let connection = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+
+    let mut options = WatchOptions {
+        namespace: args.namespace,
+        label_selector: args.selector,
+        field_selector: args.field_selector,
+        cluster: args.cluster.or(connection.cluster),
+        max_log_fetches: args.log_fetches,
+        ..WatchOptions::default()
+    };
+    options.log.tail_lines = args.log_lines;
+    options.log.limit_bytes = args.log_bytes;
+
+    let shutdown = Shutdown::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let summary = cluster::run(connection.client, options, store, shutdown).await?;
+
+    tracing::info!(
+        exits = summary.exits_found,
+        committed = summary.records_committed,
+        store_retries = summary.store_retries,
+        "stopped"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Triggers the shutdown on the first SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: Shutdown) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "failed to listen for SIGTERM; only SIGINT stops the watch");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("signal received, stopping");
+    shutdown.trigger();
+}
+
+/// Sends tracing output to standard error, as text or JSON, filtered by `RUST_LOG` (default
+/// `info`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    // A subscriber set earlier (by a test harness) stays in place.
+    drop(result);
+}
