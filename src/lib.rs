@@ -15,4 +15,5 @@ pub mod kubelet;
 pub mod merge;
 pub mod model;
 pub mod objects;
+pub mod server;
 pub mod store;

@@ -6,6 +6,7 @@ pub mod explain;
 pub mod list;
 pub mod log;
 pub mod output;
+pub mod serve;
 pub mod show;
 pub mod watch;
 
@@ -34,6 +35,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Show every recorded instance of one pod, with diagnosis, events and log tail.
     Show(show::ShowArgs),
+    /// Serve the recorded exits as a JSON HTTP API with Prometheus metrics.
+    Serve(serve::ServeArgs),
     /// Watch a cluster and record every container exit until SIGINT or SIGTERM.
     Watch(watch::WatchArgs),
 }
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::List(args) => list::run(args),
         Command::Show(args) => show::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Watch(args) => watch::run(args),
     };
     match result {

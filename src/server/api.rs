@@ -1,0 +1,333 @@
+//! The JSON handlers of `/api/v1` and their query parameters.
+//!
+//! Records are sent in exactly the JSON form of [`Termination`]. Pages are ordered newest
+//! first by the store's sort key, the microsecond of [`Termination::occurred_at`], and then
+//! by id, so a cursor (that key of the last record sent) resumes without duplicates or gaps.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::cli::common::parse_time_bound;
+use crate::model::{CauseKind, Termination};
+use crate::store::{Filter, Store};
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest accepted `limit`.
+pub const MAX_LIMIT: usize = 1000;
+
+const LIST_PARAMETERS: [&str; 9] = [
+    "namespace",
+    "pod",
+    "container",
+    "cause",
+    "since",
+    "until",
+    "all",
+    "limit",
+    "cursor",
+];
+
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub items: Vec<Termination>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub since: Timestamp,
+    pub total: usize,
+    pub by_cause: BTreeMap<String, usize>,
+    pub by_namespace: BTreeMap<String, usize>,
+    /// Counts by the start of each UTC hour, RFC 3339.
+    pub by_hour: BTreeMap<String, usize>,
+}
+
+/// Position after the last record of a page: its sort microsecond and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cursor {
+    micros: i64,
+    id: String,
+}
+
+impl Cursor {
+    fn of(record: &Termination) -> Self {
+        Cursor {
+            micros: record.occurred_at().as_microsecond(),
+            id: record.id.clone(),
+        }
+    }
+
+    fn encode(&self) -> String {
+        format!("{}.{}", self.micros, self.id)
+    }
+
+    fn decode(text: &str) -> Result<Self, ApiError> {
+        let invalid = || ApiError::invalid("cursor", text, "use `next_cursor` of the last page");
+        let (micros, id) = text.split_once('.').ok_or_else(invalid)?;
+        let micros = micros.parse().map_err(|_| invalid())?;
+        if id.is_empty() {
+            return Err(invalid());
+        }
+        Ok(Cursor {
+            micros,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// Handles `GET /api/v1/terminations`.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Page>, ApiError> {
+    reject_unknown(&params, &LIST_PARAMETERS)?;
+    let filter = parse_filter(&params, Timestamp::now())?;
+    let limit = parse_limit(params.get("limit"))?;
+    let cursor = params
+        .get("cursor")
+        .map(|text| Cursor::decode(text))
+        .transpose()?;
+
+    let page = state
+        .with_store(move |store| read_page(store, &filter, cursor.as_ref(), limit))
+        .await?;
+    Ok(Json(page))
+}
+
+/// Handles `GET /api/v1/terminations/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Termination>, ApiError> {
+    let lookup = id.clone();
+    let record = state.with_store(move |store| store.get(&lookup)).await?;
+    record.map(Json).ok_or(ApiError::NotFound {
+        what: "termination",
+        id,
+    })
+}
+
+/// Handles `GET /api/v1/pods/{namespace}/{pod}`: every record of the pod, newest first.
+pub async fn pod_history(
+    State(state): State<AppState>,
+    Path((namespace, pod)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Page>, ApiError> {
+    reject_unknown(&params, &["container"])?;
+    let container = params.get("container").cloned();
+
+    let items = state
+        .with_store(move |store| store.pod_history(&namespace, &pod, container.as_deref()))
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Handles `GET /api/v1/summary`: counts over the `since` window, 24 hours by default.
+pub async fn summary(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Summary>, ApiError> {
+    reject_unknown(&params, &["since", "all"])?;
+    let now = Timestamp::now();
+    let since = match params.get("since") {
+        Some(text) => parse_time(text, "since", now)?,
+        None => now - SignedDuration::from_hours(24),
+    };
+    let filter = Filter {
+        since: Some(since),
+        include_expected: parse_bool(params.get("all"), "all")?,
+        ..Filter::default()
+    };
+
+    let records = state.with_store(move |store| store.query(&filter)).await?;
+    Ok(Json(summarize(since, &records)))
+}
+
+fn summarize(since: Timestamp, records: &[Termination]) -> Summary {
+    let mut summary = Summary {
+        since,
+        total: records.len(),
+        by_cause: BTreeMap::new(),
+        by_namespace: BTreeMap::new(),
+        by_hour: BTreeMap::new(),
+    };
+    for record in records {
+        *summary
+            .by_cause
+            .entry(record.cause.kind.as_str().to_owned())
+            .or_default() += 1;
+        *summary
+            .by_namespace
+            .entry(record.namespace.clone())
+            .or_default() += 1;
+        *summary.by_hour.entry(hour_start(record)).or_default() += 1;
+    }
+    summary
+}
+
+fn hour_start(record: &Termination) -> String {
+    let seconds = record.occurred_at().as_second();
+    let hour = seconds - seconds.rem_euclid(3600);
+    Timestamp::from_second(hour)
+        .map(|time| time.to_string())
+        .unwrap_or_default()
+}
+
+/// Reads one page of at most `limit` records after `cursor`.
+///
+/// The store orders records of the same microsecond by insertion, not by id, and its
+/// `limit` may cut such a group in two. So this reads each group at the page's edges whole
+/// with a query on that one microsecond, and sorts by (microsecond, id) itself.
+fn read_page(
+    store: &impl Store,
+    filter: &Filter,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page, crate::store::Error> {
+    let mut records = Vec::new();
+    let mut rest = filter.clone();
+
+    if let Some(cursor) = cursor {
+        let mut group = read_group(store, filter, cursor.micros)?;
+        group.retain(|record| record.id < cursor.id);
+        records.extend(group);
+        rest.until = Some(min_time(filter.until, cursor.micros.saturating_sub(1)));
+    }
+
+    if records.len() <= limit {
+        let wanted = limit + 1 - records.len();
+        rest.limit = Some(wanted);
+        let mut older = store.query(&rest)?;
+        if older.len() == wanted
+            && let Some(edge) = older.last().map(|record| Cursor::of(record).micros)
+        {
+            older.retain(|record| Cursor::of(record).micros != edge);
+            older.extend(read_group(store, &rest, edge)?);
+        }
+        records.extend(older);
+    }
+
+    sort_newest_first(&mut records);
+    let next_cursor = (records.len() > limit)
+        .then(|| records.get(limit.saturating_sub(1)).map(Cursor::of))
+        .flatten()
+        .map(|cursor| cursor.encode());
+    records.truncate(limit);
+    Ok(Page {
+        items: records,
+        next_cursor,
+    })
+}
+
+/// Reads every record of `filter` whose sort key is this microsecond.
+fn read_group(
+    store: &impl Store,
+    filter: &Filter,
+    micros: i64,
+) -> Result<Vec<Termination>, crate::store::Error> {
+    let Ok(time) = Timestamp::from_microsecond(micros) else {
+        return Ok(Vec::new());
+    };
+    let mut group = filter.clone();
+    group.limit = None;
+    group.since = Some(filter.since.map_or(time, |since| since.max(time)));
+    group.until = Some(min_time(filter.until, micros));
+    if group.since > group.until {
+        return Ok(Vec::new());
+    }
+    store.query(&group)
+}
+
+fn min_time(until: Option<Timestamp>, micros: i64) -> Timestamp {
+    let bound = Timestamp::from_microsecond(micros).unwrap_or(Timestamp::MIN);
+    until.map_or(bound, |until| until.min(bound))
+}
+
+fn sort_newest_first(records: &mut [Termination]) {
+    records.sort_by(|a, b| {
+        let key = |record: &Termination| (record.occurred_at().as_microsecond(), record.id.clone());
+        key(b).cmp(&key(a))
+    });
+}
+
+fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    match params.keys().find(|name| !known.contains(&name.as_str())) {
+        Some(name) => Err(ApiError::UnknownParameter { name: name.clone() }),
+        None => Ok(()),
+    }
+}
+
+fn parse_filter(params: &HashMap<String, String>, now: Timestamp) -> Result<Filter, ApiError> {
+    let text = |name: &str| params.get(name).cloned();
+    let cause = params
+        .get("cause")
+        .map(|value| {
+            CauseKind::parse(value).ok_or_else(|| {
+                let names: Vec<&str> = CauseKind::ALL.iter().map(|kind| kind.as_str()).collect();
+                ApiError::invalid(
+                    "cause",
+                    value,
+                    format!("expected one of {}", names.join(", ")),
+                )
+            })
+        })
+        .transpose()?;
+    let since = params
+        .get("since")
+        .map(|value| parse_time(value, "since", now))
+        .transpose()?;
+    let until = params
+        .get("until")
+        .map(|value| parse_time(value, "until", now))
+        .transpose()?;
+
+    Ok(Filter {
+        namespace: text("namespace"),
+        pod: text("pod"),
+        container: text("container"),
+        cause,
+        since,
+        until,
+        include_expected: parse_bool(params.get("all"), "all")?,
+        limit: None,
+    })
+}
+
+fn parse_time(value: &str, name: &'static str, now: Timestamp) -> Result<Timestamp, ApiError> {
+    parse_time_bound(value)
+        .and_then(|bound| bound.resolve(now))
+        .map_err(|error| ApiError::invalid(name, value, error.to_string()))
+}
+
+fn parse_bool(value: Option<&String>, name: &'static str) -> Result<bool, ApiError> {
+    match value.map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") | Some("") => Ok(true),
+        Some(other) => Err(ApiError::invalid(name, other, "expected `true` or `false`")),
+    }
+}
+
+fn parse_limit(value: Option<&String>) -> Result<usize, ApiError> {
+    let Some(text) = value else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.parse::<usize>() {
+        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+        _ => Err(ApiError::invalid(
+            "limit",
+            text,
+            format!("expected a whole number from 1 to {MAX_LIMIT}"),
+        )),
+    }
+}

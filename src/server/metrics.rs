@@ -1,0 +1,99 @@
+//! Prometheus metrics, written in the text exposition format by `prometheus-client`.
+//!
+//! `podmortem_terminations_total` is computed from the store at each scrape, so it counts
+//! every stored record (expected exits included) and survives restarts of the server. The
+//! HTTP counter and the store latency histogram are kept in memory since the server started.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::model::Termination;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TerminationLabels {
+    pub namespace: String,
+    pub cause: String,
+    pub container_kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The matched route pattern (`/api/v1/terminations/{id}`), never the raw path, so ids
+    /// in paths do not create one series each.
+    pub route: String,
+    pub status: u16,
+}
+
+/// The metrics of one server and the registry that encodes them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    terminations: Family<TerminationLabels, Counter>,
+    pub http_requests: Family<RequestLabels, Counter>,
+    pub store_query_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let terminations = Family::<TerminationLabels, Counter>::default();
+        let http_requests = Family::<RequestLabels, Counter>::default();
+        // 100 µs to about 3.3 s.
+        let store_query_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+
+        registry.register(
+            "podmortem_terminations",
+            "Container exits in the store",
+            terminations.clone(),
+        );
+        registry.register(
+            "podmortem_http_requests",
+            "HTTP requests answered, by route and status code",
+            http_requests.clone(),
+        );
+        registry.register(
+            "podmortem_store_query_seconds",
+            "Time of one store query",
+            store_query_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            terminations,
+            http_requests,
+            store_query_seconds,
+        }
+    }
+
+    /// Replaces the termination counts with those of `records` and encodes every metric.
+    pub fn encode(&self, records: &[Termination]) -> Result<String, std::fmt::Error> {
+        self.terminations.clear();
+        for record in records {
+            let labels = TerminationLabels {
+                namespace: record.namespace.clone(),
+                cause: record.cause.kind.as_str().to_owned(),
+                container_kind: container_kind_name(record),
+            };
+            self.terminations.get_or_create(&labels).inc();
+        }
+
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+fn container_kind_name(record: &Termination) -> String {
+    serde_json::to_value(record.container_kind)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

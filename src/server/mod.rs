@@ -1,0 +1,242 @@
+//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics.
+//!
+//! The server listens on loopback unless told otherwise. On any other address it requires a
+//! bearer token (or an explicit opt-out), and with a token every route except `/healthz` and
+//! `/readyz` needs `Authorization: Bearer <token>` (RFC 6750). Store calls run on Tokio's
+//! blocking pool, one at a time, because a SQLite connection is not shared between threads.
+
+pub mod api;
+pub mod error;
+pub mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::store::{Filter, SqliteStore, Store};
+use error::ApiError;
+use metrics::{Metrics, RequestLabels};
+
+/// Largest request body accepted. Every route is a `GET`, so bodies are never read.
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+/// Time allowed to answer one request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "listen address `{address}` is not a loopback address: pass `--token-file FILE` to \
+         require a bearer token, or `--insecure-no-auth` to serve without one"
+    )]
+    TokenRequired { address: SocketAddr },
+
+    #[error("token file `{path}` is empty: write the token on its first line")]
+    EmptyToken { path: std::path::PathBuf },
+
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Checks that a non-loopback `address` has a token unless `insecure_no_auth` is set.
+pub fn check_listen(
+    address: SocketAddr,
+    token: Option<&str>,
+    insecure_no_auth: bool,
+) -> Result<(), Error> {
+    if address.ip().is_loopback() || token.is_some() || insecure_no_auth {
+        return Ok(());
+    }
+    Err(Error::TokenRequired { address })
+}
+
+/// Reads a bearer token: the file's content without surrounding whitespace.
+pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
+    let token = fs_err::read_to_string(path)?.trim().to_owned();
+    if token.is_empty() {
+        return Err(Error::EmptyToken {
+            path: path.to_owned(),
+        });
+    }
+    Ok(token)
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Mutex<SqliteStore>>,
+    metrics: Arc<Metrics>,
+    token: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(store: SqliteStore, token: Option<String>) -> Self {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            metrics: Arc::new(Metrics::new()),
+            token: token.map(Arc::from),
+        }
+    }
+
+    /// Runs `query` on the blocking pool and records its time in the latency histogram.
+    async fn with_store<T, F>(&self, query: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T, crate::store::Error> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        let metrics = Arc::clone(&self.metrics);
+        let task = tokio::task::spawn_blocking(move || {
+            let guard = store
+                .lock()
+                .map_err(|_| ApiError::Internal(anyhow::anyhow!("store lock poisoned")))?;
+            let started = Instant::now();
+            let result = query(&guard);
+            metrics
+                .store_query_seconds
+                .observe(started.elapsed().as_secs_f64());
+            result.map_err(ApiError::from)
+        });
+        task.await
+            .map_err(|error| ApiError::Internal(anyhow::Error::new(error)))?
+    }
+}
+
+/// Builds the router with every route and the request bounds.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/terminations", get(api::list))
+        .route("/api/v1/terminations/{id}", get(api::get))
+        .route("/api/v1/pods/{namespace}/{pod}", get(api::pod_history))
+        .route("/api/v1/summary", get(api::summary))
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(api)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish.
+///
+/// NOTE: `axum::serve` has no header read timeout, so a client that sends headers slowly
+/// holds its connection until it closes. `REQUEST_TIMEOUT` starts once headers are read.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let probe = Filter {
+        limit: Some(1),
+        include_expected: true,
+        ..Filter::default()
+    };
+    match state.with_store(move |store| store.query(&probe)).await {
+        Ok(_) => "ok\n".into_response(),
+        Err(error) => {
+            tracing::warn!(error = %error, "store is not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n").into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let all = Filter {
+        include_expected: true,
+        ..Filter::default()
+    };
+    // NOTE: this reads every stored record at each scrape, which is fine for thousands of
+    // records and slow for millions; a counting query in the store would fix it.
+    let records = state.with_store(move |store| store.query(&all)).await?;
+    let text = state
+        .metrics
+        .encode(&records)
+        .map_err(|error| ApiError::Internal(error.into()))?;
+
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound {
+        what: "route",
+        id: uri.path().to_owned(),
+    }
+}
+
+/// Rejects requests without the configured bearer token.
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+
+    match presented {
+        Some(presented) if constant_time_eq(presented.as_bytes(), token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// Counts each response by its route pattern and status code.
+async fn count_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+
+    let labels = RequestLabels {
+        route,
+        status: response.status().as_u16(),
+    };
+    state.metrics.http_requests.get_or_create(&labels).inc();
+    response
+}
