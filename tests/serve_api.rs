@@ -337,7 +337,7 @@ async fn names_at_kubernetes_length_limits() {
 }
 
 #[tokio::test]
-async fn health_and_ready_answer_ok() {
+async fn health_and_ready_return_ok() {
     let server = TestServer::start(&all(), None).await;
     let health = server.get("/healthz").await;
     let ready = server.get("/readyz").await;

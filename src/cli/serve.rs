@@ -64,7 +64,7 @@ async fn serve(address: SocketAddr, state: AppState) -> anyhow::Result<()> {
 
     server::serve(listener, state, stop_signal())
         .await
-        .context("server failed")?;
+        .context("HTTP server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

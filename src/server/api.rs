@@ -206,10 +206,10 @@ fn read_page(
     }
 
     if records.len() <= limit {
-        let wanted = limit + 1 - records.len();
-        rest.limit = Some(wanted);
+        let requested = limit + 1 - records.len();
+        rest.limit = Some(requested);
         let mut older = store.query(&rest)?;
-        if older.len() == wanted
+        if older.len() == requested
             && let Some(edge) = older.last().map(|record| Cursor::of(record).micros)
         {
             older.retain(|record| Cursor::of(record).micros != edge);

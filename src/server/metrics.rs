@@ -1,4 +1,4 @@
-//! Prometheus metrics, written in the text exposition format by `prometheus-client`.
+//! Prometheus metrics, encoded in the OpenMetrics text format by `prometheus-client`.
 //!
 //! `podmortem_terminations_total` is computed from the store at each scrape, so it counts
 //! every stored record (expected exits included) and survives restarts of the server. The

@@ -1,6 +1,6 @@
 //! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics.
 //!
-//! The server listens on loopback unless told otherwise. On any other address it requires a
+//! The server listens on loopback by default. On any other address it requires a
 //! bearer token (or an explicit opt-out), and with a token every route except `/healthz` and
 //! `/readyz` needs `Authorization: Bearer <token>` (RFC 6750). Store calls run on Tokio's
 //! blocking pool, one at a time, because a SQLite connection is not shared between threads.
@@ -19,6 +19,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -29,8 +32,12 @@ use metrics::{Metrics, RequestLabels};
 
 /// Largest request body accepted. Every route is a `GET`, so bodies are never read.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
-/// Time allowed to answer one request.
+/// Maximum time to handle one request, after its headers are read.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Maximum time a client may take to send the request line and headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Maximum time open requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +78,7 @@ pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
     Ok(token)
 }
 
-/// What every handler shares.
+/// Shared state of every handler: the store, the metrics and the optional token.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<Mutex<SqliteStore>>,
@@ -140,18 +147,66 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish.
+/// Serves `router` on `listener` over HTTP/1.1 until `shutdown` completes, then lets open
+/// requests finish for up to `SHUTDOWN_GRACE`.
 ///
-/// NOTE: `axum::serve` has no header read timeout, so a client that sends headers slowly
-/// holds its connection until it closes. `REQUEST_TIMEOUT` starts once headers are read.
+/// Connections are served by hyper directly, not `axum::serve`, because only hyper's builder
+/// sets a header read timeout, which closes connections that send their headers too slowly.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let app = router(state);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => serve_connection(stream, peer, app.clone(), &graceful),
+            Err(error) => {
+                // Running out of file descriptors fails every accept, so wait before retrying.
+                tracing::warn!(%error, "failed to accept a connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_seconds = SHUTDOWN_GRACE.as_secs(),
+            "open connections did not finish in time"
+        );
+    }
+    Ok(())
+}
+
+fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    graceful: &GracefulShutdown,
+) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    let connection = graceful.watch(connection);
+
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%peer, %error, "connection ended with an error");
+        }
+    });
 }
 
 async fn healthz() -> &'static str {
@@ -178,8 +233,8 @@ async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiErro
         include_expected: true,
         ..Filter::default()
     };
-    // NOTE: this reads every stored record at each scrape, which is fine for thousands of
-    // records and slow for millions; a counting query in the store would fix it.
+    // NOTE: this reads every stored record at each scrape, so a scrape of millions of
+    // records is slow. A counting query in the store would fix it.
     let records = state.with_store(move |store| store.query(&all)).await?;
     let text = state
         .metrics
