@@ -354,3 +354,56 @@ async fn graceful_stop_returns_ok() {
     assert_eq!(status, 200);
     assert!(server.stop().await.is_ok());
 }
+
+#[tokio::test]
+async fn pod_history_pages_with_cursor() {
+    let records: Vec<Termination> = (0..12)
+        .map(|n| {
+            let mut record = bare("ns", "busy-pod", "app", n);
+            record.finished_at =
+                Some(time("2024-03-01T00:00:00Z") + SignedDuration::from_secs(i64::from(n % 3)));
+            record
+        })
+        .collect();
+    let server = TestServer::start(&records, None).await;
+
+    let (_, first) = server.json("/api/v1/pods/ns/busy-pod?limit=5").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let (_, second) = server
+        .json(&format!(
+            "/api/v1/pods/ns/busy-pod?limit=10&cursor={cursor}"
+        ))
+        .await;
+    let first_ids: HashSet<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap())
+        .collect();
+    let second_ids: HashSet<&str> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first_ids.len(), 5);
+    assert_eq!(second_ids.len(), 7);
+    assert!(first_ids.is_disjoint(&second_ids));
+    assert!(second["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn store_failure_is_generic_500() {
+    let record = oom_killed();
+    let server = TestServer::start(std::slice::from_ref(&record), None).await;
+    let connection = rusqlite::Connection::open(server.db_path()).unwrap();
+    connection
+        .execute("UPDATE termination SET record = 'not json'", [])
+        .unwrap();
+
+    let (status, body) = server
+        .json(&format!("/api/v1/terminations/{}", record.id))
+        .await;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"], "internal error");
+}

@@ -115,22 +115,31 @@ pub async fn get(
     })
 }
 
-/// Handles `GET /api/v1/pods/{namespace}/{pod}`: every record of the pod, newest first.
+/// Handles `GET /api/v1/pods/{namespace}/{pod}`: the records of one pod, expected exits
+/// included, newest first, in pages like the list.
 pub async fn pod_history(
     State(state): State<AppState>,
     Path((namespace, pod)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Page>, ApiError> {
-    reject_unknown(&params, &["container"])?;
-    let container = params.get("container").cloned();
+    reject_unknown(&params, &["container", "limit", "cursor"])?;
+    let filter = Filter {
+        namespace: Some(namespace),
+        pod: Some(pod),
+        container: params.get("container").cloned(),
+        include_expected: true,
+        ..Filter::default()
+    };
+    let limit = parse_limit(params.get("limit"))?;
+    let cursor = params
+        .get("cursor")
+        .map(|text| Cursor::decode(text))
+        .transpose()?;
 
-    let items = state
-        .with_store(move |store| store.pod_history(&namespace, &pod, container.as_deref()))
+    let page = state
+        .with_store(move |store| read_page(store, &filter, cursor.as_ref(), limit))
         .await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(page))
 }
 
 /// Handles `GET /api/v1/summary`: counts over the `since` window, 24 hours by default.

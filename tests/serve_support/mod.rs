@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
-    _folder: tempfile::TempDir,
+    folder: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -40,10 +40,14 @@ impl TestServer {
         TestServer {
             base: format!("http://{address}"),
             client: reqwest::Client::new(),
-            _folder: folder,
+            folder: folder,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.folder.path().join("podmortem.db")
     }
 
     pub fn url(&self, path: &str) -> String {
