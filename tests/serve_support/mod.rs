@@ -40,7 +40,7 @@ impl TestServer {
         TestServer {
             base: format!("http://{address}"),
             client: reqwest::Client::new(),
-            folder: folder,
+            folder,
             stop: Some(stop),
             task: Some(task),
         }
