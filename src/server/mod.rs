@@ -30,7 +30,7 @@ use crate::store::{Filter, SqliteStore, Store};
 use error::ApiError;
 use metrics::{Metrics, RequestLabels};
 
-/// Largest request body accepted. Every route is a `GET`, so bodies are never read.
+/// Largest request body accepted. Every route is a `GET` and no handler reads the body.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 /// Maximum time to handle one request, after its headers are read.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
