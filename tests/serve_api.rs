@@ -407,3 +407,20 @@ async fn store_failure_is_generic_500() {
     assert_eq!(status, 500);
     assert_eq!(body["error"], "internal error");
 }
+
+#[tokio::test]
+async fn pages_keep_the_time_window() {
+    let records = tied_records(70);
+    let server = TestServer::start(&records, None).await;
+    let since = time("2024-03-01T00:01:00Z");
+    let until = time("2024-03-01T00:04:00Z");
+
+    let query = format!("since={since}&until={until}&limit=4");
+    let (ids, _) = collect_pages(&server, &query).await;
+    let expected = records
+        .iter()
+        .filter(|record| (since..=until).contains(&record.occurred_at()))
+        .count();
+    assert_eq!(ids.len(), expected);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), expected);
+}
