@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// One container instance that exited, with what podmortem knows about why.
+/// One container instance that exited, with podmortem's diagnosis of why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Termination {
     /// Stable id derived from pod uid, container name and restart number, see [`termination_id`].

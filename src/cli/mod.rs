@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod common;
+pub mod daemon;
 pub mod explain;
 pub mod list;
 pub mod log;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::common::DbArgs;
-use super::watch::LogFormat;
+use super::daemon::{LogFormat, init_logging, stop_signal};
 use crate::server::{self, AppState};
 
 /// Serves the recorded exits as JSON over HTTP, with Prometheus metrics at `/metrics`.
@@ -67,38 +67,4 @@ async fn serve(address: SocketAddr, state: AppState) -> anyhow::Result<()> {
         .context("HTTP server failed")?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Completes on the first SIGINT or SIGTERM.
-async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "failed to listen for SIGTERM; only SIGINT stops the server");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("signal received, stopping");
-}
-
-/// Sends tracing output to standard error, filtered by `RUST_LOG` (default `info`).
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-    drop(result);
 }

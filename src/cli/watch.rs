@@ -7,16 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::common::DbArgs;
+use super::daemon::{LogFormat, init_logging, stop_signal};
 use crate::cluster::{self, Shutdown, WatchOptions, connect};
-
-/// Format of the log lines written to standard error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// One human-readable line per event.
-    Text,
-    /// One JSON object per line, with every field.
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -112,37 +104,6 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
 
 /// Triggers the shutdown on the first SIGINT or SIGTERM.
 async fn stop_on_signal(shutdown: Shutdown) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "failed to listen for SIGTERM; only SIGINT stops the watch");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("signal received, stopping");
+    stop_signal().await;
     shutdown.trigger();
-}
-
-/// Sends tracing output to standard error, as text or JSON, filtered by `RUST_LOG` (default
-/// `info`).
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-    // A subscriber set earlier (by a test harness) stays in place.
-    drop(result);
 }
