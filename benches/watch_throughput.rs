@@ -3,7 +3,7 @@
 //! Each iteration decodes one realistic pod (about 7 KB of JSON, as the watch stream delivers
 //! it) and hands it to the pod tracker, with:
 //!
-//! - `unchanged`: a status update that holds no new exit (readiness, conditions), the common
+//! - `unchanged`: a status update that contains no new exit (readiness, conditions), the common
 //!   case;
 //! - `new_exit`: an update with a new restart, followed by building and diagnosing its
 //!   record, the work done per exit apart from the log fetch and the store write.
@@ -48,7 +48,7 @@ fn bench_updates(c: &mut Criterion) {
         });
     });
 
-    // Each iteration's pod has the next restart number, so every update holds a new exit.
+    // Each iteration's pod has the next restart number, so every update contains a new exit.
     let updates: Vec<Vec<u8>> = (1..=2_000).map(crashed_pod).collect();
     let mut tracker = PodTracker::new(Baseline::default());
     let mut next = 0usize;

@@ -1,10 +1,10 @@
 //! Joins observations from pod objects, events, cluster-info dumps and node files into
 //! diagnosed records.
 //!
-//! A container instance is identified by pod uid, container name and restart number, and the
+//! A container instance is identified by pod uid, container name and restart number. The
 //! restart number is the `N` of the node's `N.log`, so one instance seen in a pod's status and
-//! in a node's files becomes one record: the exit code from the status, the log tail from the
-//! file. Instances known only from node files (older restarts the API has forgotten) become
+//! in a node's files becomes one record, with the exit code from the status and the log tail
+//! from the file. Instances known only from node files (older restarts the API has forgotten) become
 //! records of their own, with no exit code. Termination-message files are matched to
 //! instances by time through [`kubelet::match_message_files`].
 

@@ -37,7 +37,7 @@ const WAITING_REASONS_WITHOUT_DEAD_CONTAINER: [&str; 3] =
 /// observed SIGKILL, so no signal is derived from it.
 const PLACEHOLDER_REASON: &str = "ContainerStatusUnknown";
 
-/// Which part of the pod status a record was read from.
+/// Part of the pod status a record was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
     /// `state.terminated`: the latest runtime container of that name.
@@ -55,7 +55,7 @@ pub struct Instance {
     pub slot: Slot,
 }
 
-/// How and when the pod object was observed.
+/// Source and time of a pod object's observation.
 #[derive(Debug, Clone, Copy)]
 pub struct Observation {
     pub source: Source,
@@ -171,7 +171,7 @@ pub fn real_time(time: Option<&Time>) -> Option<Timestamp> {
     (time > Timestamp::UNIX_EPOCH).then_some(time)
 }
 
-/// What every record of one pod shares.
+/// Fields every record of one pod shares.
 struct PodIdentity {
     namespace: String,
     pod: String,
@@ -398,7 +398,7 @@ fn pod_level_instances(
 }
 
 /// Returns the restart number of the instance that was current when the pod ended, or `None`
-/// when the container status already holds that instance's exit (a terminated state, or a
+/// when the container status already contains that instance's exit (a terminated state, or a
 /// back-off wait whose dead instance is in `lastState`).
 fn pod_level_restart_number(status: Option<&ContainerStatus>) -> Option<u32> {
     let Some(status) = status else {

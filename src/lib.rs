@@ -1,4 +1,4 @@
-//! podmortem keeps a durable record of every container exit in a Kubernetes cluster and says
+//! podmortem keeps a durable record of every container exit in a Kubernetes cluster and explains
 //! why each one happened, with the evidence.
 //!
 //! The modules follow the data path: sources ([`objects`], [`kubelet`]) produce observations,

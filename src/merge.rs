@@ -268,46 +268,24 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::model::{Source, Stream};
+    use crate::model::{InstanceKey, Source, Stream};
 
     fn time(text: &str) -> Timestamp {
         text.parse().unwrap()
     }
 
     fn bare_record() -> Termination {
-        Termination {
-            id: "id-1".into(),
-            cluster: None,
-            namespace: "shop".into(),
-            pod: "api-7d9f8c6b5d-x2k4q".into(),
-            pod_uid: "uid-1".into(),
-            node: None,
-            owner: None,
-            container: "api".into(),
+        let key = InstanceKey {
+            namespace: "shop",
+            pod: "api-7d9f8c6b5d-x2k4q",
+            pod_uid: "uid-1",
+            container: "api",
             container_kind: ContainerKind::Regular,
-            image: None,
-            container_id: None,
             restart_count: 2,
-            exit_code: None,
-            signal: None,
-            reason: None,
-            message: None,
-            started_at: None,
-            finished_at: None,
-            cause: Cause::undiagnosed(),
-            log_tail: Vec::new(),
-            log_truncated: false,
-            log_source: None,
-            log_first_at: None,
-            log_last_at: None,
-            termination_message_file: None,
-            events: Vec::new(),
-            pod_reason: None,
-            pod_message: None,
-            source: Source::Node,
-            observed_at: time("2024-02-07T15:20:00Z"),
-            missed_before: 0,
-        }
+        };
+        let mut record = Termination::new(key, Source::Node, time("2024-02-07T15:20:00Z"));
+        record.id = "id-1".into();
+        record
     }
 
     fn line(text: &str) -> LogLine {

@@ -58,7 +58,7 @@ pub struct Termination {
     pub pod_message: Option<String>,
     pub source: Source,
     pub observed_at: Timestamp,
-    /// Restarts that happened while nobody watched, known only by their count.
+    /// Number of restarts that happened while podmortem was not watching, known only by count.
     pub missed_before: u32,
 }
 
@@ -118,7 +118,7 @@ impl Termination {
     }
 }
 
-/// What identifies one container instance.
+/// Identity of one container instance.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceKey<'a> {
     pub namespace: &'a str,
@@ -136,7 +136,7 @@ pub struct Owner {
     pub name: String,
 }
 
-/// Where a container is declared in the pod spec.
+/// Section of the pod spec that declares a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContainerKind {
@@ -147,7 +147,7 @@ pub enum ContainerKind {
     Ephemeral,
 }
 
-/// Where a record's `log_tail` came from.
+/// Origin of a record's `log_tail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogSource {
@@ -161,7 +161,7 @@ pub enum LogSource {
     TerminationMessage,
 }
 
-/// Which kind of reader produced a record.
+/// Kind of reader that produced a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {

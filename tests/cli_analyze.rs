@@ -297,7 +297,7 @@ fn evicted_records_filtered_by_event_time() {
 }
 
 /// The shipped node folder has lost its mtimes in the clone, so instance 0's termination
-/// message cannot be matched; the user is told instead of the message silently vanishing.
+/// message cannot be matched; analyze warns instead of dropping the message silently.
 #[test]
 fn unmatched_message_files_are_reported() {
     let pod = common::case_path("28-termination-log-files.pod.json");

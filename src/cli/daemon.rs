@@ -1,5 +1,5 @@
-//! What the long-running commands (`watch`, `serve`) share: structured logging to standard
-//! error and stopping on SIGINT or SIGTERM.
+//! Setup shared by the long-running commands (`watch`, `serve`): structured logging to
+//! standard error, and stopping on SIGINT or SIGTERM.
 
 /// Format of the log lines written to standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

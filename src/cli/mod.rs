@@ -15,8 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Keeps a durable record of every container exit in a Kubernetes cluster and says why each
-/// one happened.
+/// Keeps a durable record of every container exit in a Kubernetes cluster and explains why
+/// each one happened.
 #[derive(Debug, Parser)]
 #[command(name = "podmortem", version, propagate_version = true)]
 pub struct Cli {

@@ -54,7 +54,7 @@ use facts::Facts;
 use finding::Finding;
 use message::TerminationMessage;
 
-/// What the rules may consult besides the record itself.
+/// Objects the rules may consult besides the record itself.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context<'a> {
     /// The pod the instance ran in, when its object is known.

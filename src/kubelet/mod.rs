@@ -144,7 +144,7 @@ pub struct MessageFile {
     pub content: Vec<u8>,
 }
 
-/// What is known of an instance's run time, for matching termination-message files to it.
+/// Known run time of an instance, for matching termination-message files to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceTimes {
     pub restart_count: u32,

@@ -88,7 +88,7 @@ pub fn read_message_dir(dir: &Path) -> Result<(Vec<MessageFile>, Vec<Error>), Er
 /// Matches a container's message files to its instances.
 ///
 /// When there is one file per start (`latest_restart_count + 1` files), the i-th file by mtime
-/// belongs to instance i. That holds because kubelet creates the files in start order and
+/// belongs to instance i. This works because kubelet creates the files in start order and
 /// instances of one container do not overlap in time. Otherwise
 /// each instance of `known` with a start or finish time takes, in start order, the first
 /// unmatched file after the previous match whose mtime lies within

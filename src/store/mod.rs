@@ -14,7 +14,7 @@ use crate::model::{CauseKind, Termination};
 
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
-/// Which records a query returns. Every `None` matches everything.
+/// Conditions on the records a query returns. Every `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub namespace: Option<String>,
@@ -143,7 +143,7 @@ impl std::error::Error for SqliteError {}
 
 /// Returns where the database lives when no `--db` is given: `$PODMORTEM_DB`, else
 /// `$XDG_DATA_HOME/podmortem/podmortem.db`, else `$HOME/.local/share/podmortem/podmortem.db`.
-/// Empty variables count as unset, as the XDG Base Directory Specification says of
+/// Empty variables count as unset, as the XDG Base Directory Specification requires for
 /// `XDG_DATA_HOME`.
 pub fn default_db_path() -> Result<PathBuf, Error> {
     db_path_from(|name| std::env::var_os(name))

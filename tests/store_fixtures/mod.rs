@@ -8,8 +8,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use podmortem::model::{
-    Cause, CauseKind, ContainerKind, EventRecord, LogLine, LogSource, ObjectRef, Owner, Source,
-    Stream, Termination, termination_id,
+    Cause, CauseKind, ContainerKind, EventRecord, InstanceKey, LogLine, LogSource, ObjectRef,
+    Owner, Source, Stream, Termination,
 };
 
 pub fn time(text: &str) -> Timestamp {
@@ -50,39 +50,15 @@ fn pod_event(namespace: &str, pod: &str, container: &str, reason: &str) -> Event
 /// Returns a record with the identity fields set and nothing else known.
 pub fn bare(namespace: &str, pod: &str, container: &str, restart_count: u32) -> Termination {
     let pod_uid = format!("uid-{namespace}-{pod}");
-    Termination {
-        id: termination_id(&pod_uid, container, restart_count),
-        cluster: None,
-        namespace: namespace.into(),
-        pod: pod.into(),
-        pod_uid,
-        node: None,
-        owner: None,
-        container: container.into(),
+    let key = InstanceKey {
+        namespace,
+        pod,
+        pod_uid: &pod_uid,
+        container,
         container_kind: ContainerKind::Regular,
-        image: None,
-        container_id: None,
         restart_count,
-        exit_code: None,
-        signal: None,
-        reason: None,
-        message: None,
-        started_at: None,
-        finished_at: None,
-        cause: Cause::undiagnosed(),
-        log_tail: Vec::new(),
-        log_truncated: false,
-        log_source: None,
-        log_first_at: None,
-        log_last_at: None,
-        termination_message_file: None,
-        events: Vec::new(),
-        pod_reason: None,
-        pod_message: None,
-        source: Source::Api,
-        observed_at: time("2024-02-07T16:00:00Z"),
-        missed_before: 0,
-    }
+    };
+    Termination::new(key, Source::Api, time("2024-02-07T16:00:00Z"))
 }
 
 /// Returns an OOM kill of a Node.js API server under a 4Gi limit, with every field set.
