@@ -26,6 +26,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::cluster::health::{Resource, WatchHealth};
 use crate::store::{Filter, SqliteStore, Store};
 use error::ApiError;
 use metrics::{Metrics, RequestLabels};
@@ -84,6 +85,8 @@ pub struct AppState {
     store: Arc<Mutex<SqliteStore>>,
     metrics: Arc<Metrics>,
     token: Option<Arc<str>>,
+    /// The watch running in the same process, if any; `/readyz` waits for its first list.
+    watch: Option<Arc<WatchHealth>>,
 }
 
 impl AppState {
@@ -92,7 +95,16 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             metrics: Arc::new(Metrics::new()),
             token: token.map(Arc::from),
+            watch: None,
         }
+    }
+
+    /// Serves the health metrics of `health` too, and reports ready only once its first pod
+    /// list is complete.
+    pub fn with_watch(mut self, health: Arc<WatchHealth>) -> Self {
+        self.metrics = Arc::new(Metrics::with_watch(&health));
+        self.watch = Some(health);
+        self
     }
 
     /// Runs `query` on the blocking pool and records its time in the latency histogram.
@@ -214,6 +226,11 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if let Some(health) = &state.watch
+        && !health.has_listed(Resource::Pods)
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "pods not listed yet\n").into_response();
+    }
     let probe = Filter {
         limit: Some(1),
         include_expected: true,
