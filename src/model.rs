@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// One container instance that exited, with podmortem's diagnosis of why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Termination {
     /// Stable id derived from pod uid, container name and restart number, see [`termination_id`].
     pub id: String,
@@ -130,14 +130,14 @@ pub struct InstanceKey<'a> {
 }
 
 /// The controlling owner of a pod (`metadata.ownerReferences[]` with `controller: true`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Owner {
     pub kind: String,
     pub name: String,
 }
 
 /// Section of the pod spec that declares a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContainerKind {
     Regular,
@@ -148,7 +148,7 @@ pub enum ContainerKind {
 }
 
 /// Origin of a record's `log_tail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogSource {
     /// `pods/log?previous=true`.
@@ -162,7 +162,7 @@ pub enum LogSource {
 }
 
 /// Kind of reader that produced a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The live cluster API.
@@ -174,7 +174,7 @@ pub enum Source {
 }
 
 /// podmortem's diagnosis of one exit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cause {
     pub kind: CauseKind,
     /// One sentence for a person.
@@ -201,7 +201,7 @@ impl Cause {
 }
 
 /// The kinds of cause podmortem can diagnose. The snake_case names are part of the JSON form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseKind {
     OomKilled,
@@ -292,7 +292,7 @@ impl std::fmt::Display for CauseKind {
 }
 
 /// The output stream a log line was written to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Stdout,
@@ -300,7 +300,7 @@ pub enum Stream {
 }
 
 /// One logical line of container output, with partial records already joined.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogLine {
     /// Time the runtime stamped on the line (on its first record when it was split).
     pub time: Option<Timestamp>,
@@ -313,7 +313,7 @@ pub struct LogLine {
 }
 
 /// An event related to an exit, reduced to what a person needs to read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
     /// `Normal` or `Warning`.
     #[serde(rename = "type")]
@@ -339,7 +339,7 @@ pub struct EventRecord {
 }
 
 /// A reference to a Kubernetes object, as events carry it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ObjectRef {
     pub kind: String,
     pub namespace: Option<String>,

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::{ErrorBody, ListQuery, PodQuery, SummaryQuery};
 use crate::cli::common::parse_time_bound;
 use crate::model::{CauseKind, Termination};
 use crate::store::{Filter, Store};
@@ -22,7 +23,8 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest accepted `limit`.
 pub const MAX_LIMIT: usize = 1000;
 
-const LIST_PARAMETERS: [&str; 9] = [
+/// Query parameters that `GET /api/v1/terminations` accepts.
+pub const LIST_PARAMETERS: [&str; 9] = [
     "namespace",
     "pod",
     "container",
@@ -34,13 +36,16 @@ const LIST_PARAMETERS: [&str; 9] = [
     "cursor",
 ];
 
-#[derive(Debug, Serialize)]
+/// One page of records, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub items: Vec<Termination>,
+    /// Pass as `cursor` to read the next, older page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// Counts of the records in a window.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub since: Timestamp,
     pub total: usize,
@@ -84,6 +89,20 @@ impl Cursor {
 }
 
 /// Handles `GET /api/v1/terminations`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/terminations",
+    tag = "terminations",
+    summary = "List recorded exits, newest first",
+    description = "Unexpected exits only, unless `all=true`. Pages follow `next_cursor`.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of records", body = Page),
+        (status = 400, description = "An invalid or unknown parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -103,6 +122,19 @@ pub async fn list(
 }
 
 /// Handles `GET /api/v1/terminations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/terminations/{id}",
+    tag = "terminations",
+    summary = "Read one record",
+    params(("id" = String, Path, description = "The record's `id`")),
+    responses(
+        (status = 200, description = "The record", body = Termination),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No record has this id", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -117,6 +149,25 @@ pub async fn get(
 
 /// Handles `GET /api/v1/pods/{namespace}/{pod}`: the records of one pod, expected exits
 /// included, newest first, in pages like the list.
+#[utoipa::path(
+    get,
+    path = "/api/v1/pods/{namespace}/{pod}",
+    tag = "terminations",
+    summary = "List the records of one pod",
+    description = "Every instance of the pod's containers, expected exits included, newest \
+                   first.",
+    params(
+        ("namespace" = String, Path, description = "The pod's namespace"),
+        ("pod" = String, Path, description = "The pod's name"),
+        PodQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of the pod's records", body = Page),
+        (status = 400, description = "An invalid or unknown parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn pod_history(
     State(state): State<AppState>,
     Path((namespace, pod)): Path<(String, String)>,
@@ -143,6 +194,19 @@ pub async fn pod_history(
 }
 
 /// Handles `GET /api/v1/summary`: counts over the `since` window, 24 hours by default.
+#[utoipa::path(
+    get,
+    path = "/api/v1/summary",
+    tag = "terminations",
+    summary = "Count records by cause, namespace and hour",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The counts", body = Summary),
+        (status = 400, description = "An invalid or unknown parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn summary(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,9 @@ use hyper_util::service::TowerToHyperService;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::cluster::health::{Resource, WatchHealth};
 use crate::store::{Filter, SqliteStore, Store};
@@ -131,20 +135,57 @@ impl AppState {
     }
 }
 
+/// Returns the routes that need the token and the routes that do not, with the OpenAPI
+/// document of both.
+fn documented_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (protected, protected_doc) = OpenApiRouter::new()
+        .routes(routes!(api::list))
+        .routes(routes!(api::get))
+        .routes(routes!(api::pod_history))
+        .routes(routes!(api::summary))
+        .routes(routes!(metrics_text))
+        .split_for_parts();
+    let (open, open_doc) = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .split_for_parts();
+
+    let mut doc = openapi::ApiDoc::openapi();
+    doc.merge(protected_doc);
+    doc.merge(open_doc);
+    (protected, open, doc)
+}
+
+/// Returns the OpenAPI document of every route, as served at [`openapi::PATH`].
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes().2
+}
+
 /// Builds the router with every route and the request bounds.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/terminations", get(api::list))
-        .route("/api/v1/terminations/{id}", get(api::get))
-        .route("/api/v1/pods/{namespace}/{pod}", get(api::pod_history))
-        .route("/api/v1/summary", get(api::summary))
-        .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let (protected, open, doc) = documented_routes();
+    let document: Arc<str> = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document encodes as JSON")
+        .into();
+    let protected =
+        protected.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
 
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .merge(api)
+        .merge(open)
+        .route(
+            openapi::PATH,
+            get(move || {
+                let document = Arc::clone(&document);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        document.to_string(),
+                    )
+                }
+            }),
+        )
+        .merge(protected)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(SetResponseHeaderLayer::overriding(
@@ -221,10 +262,30 @@ fn serve_connection(
     });
 }
 
+/// Handles `GET /healthz`: the process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = String, content_type = "text/plain")),
+)]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Handles `GET /readyz`: the store answers, and a watch in the same process has listed pods.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "Ready to answer", body = String, content_type = "text/plain"),
+        (status = 503, description = "The store is not reachable, or the watch has not listed \
+                                       pods yet", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     if let Some(health) = &state.watch
         && !health.has_listed(Resource::Pods)
@@ -245,6 +306,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Handles `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "OpenMetrics text: exits in the store by namespace, cause and container \
+                   kind, HTTP requests, store latency, and the watch's health under \
+                   `watch --serve`.",
+    responses(
+        (status = 200, description = "The metrics", body = String,
+         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        (status = 401, description = "Missing or wrong bearer token", body = openapi::ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
     let all = Filter {
         include_expected: true,
