@@ -21,6 +21,11 @@ pub struct Termination {
     pub node: Option<String>,
     /// Controlling owner reference of the pod, if any.
     pub owner: Option<Owner>,
+    /// The workload a person manages: the Deployment of a ReplicaSet owner or the CronJob of a
+    /// Job owner when their names show it, else the owner. Records stored before this field
+    /// existed read it as `None`.
+    #[serde(default)]
+    pub workload: Option<Owner>,
     pub container: String,
     pub container_kind: ContainerKind,
     pub image: Option<String>,
@@ -74,6 +79,7 @@ impl Termination {
             pod_uid: instance.pod_uid.to_owned(),
             node: None,
             owner: None,
+            workload: None,
             container: instance.container.to_owned(),
             container_kind: instance.container_kind,
             image: None,
