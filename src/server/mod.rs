@@ -1,13 +1,16 @@
-//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics.
+//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics and
+//! a web page that reads the API.
 //!
 //! The server listens on loopback by default. On any other address it requires a
-//! bearer token (or an explicit opt-out), and with a token every route except `/healthz` and
-//! `/readyz` needs `Authorization: Bearer <token>` (RFC 6750). Store calls run on Tokio's
+//! bearer token (or an explicit opt-out). With a token, the API and `/metrics` need
+//! `Authorization: Bearer <token>` (RFC 6750), but `/healthz`, `/readyz` and the web page's
+//! shell and assets do not, because they contain no cluster data. Store calls run on Tokio's
 //! blocking pool, one at a time, because a SQLite connection is not shared between threads.
 
 pub mod api;
 pub mod error;
 pub mod metrics;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -133,11 +136,20 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(api)
+        .merge(web::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(web::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
