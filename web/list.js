@@ -87,6 +87,7 @@ export function recordsTable(records, { caption }) {
         tabindex: "0",
         "data-href": href,
         "data-id": record.id,
+        "data-cause": record.cause.kind,
         "aria-label": `Open ${record.namespace}/${record.pod} ${record.container} restart ${record.restart_count}`,
       },
       el("td", { class: "nowrap" }, el("a", { href, tabindex: "-1" }, timeElement(occurredAt(record)))),
