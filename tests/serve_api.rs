@@ -38,6 +38,25 @@ async fn list_items_match_record_json() {
 }
 
 #[tokio::test]
+async fn merged_items_match_fresh_encoding() {
+    let richer = oom_killed();
+    let mut first = richer.clone();
+    first.log_tail.clear();
+    first.events.clear();
+    first.owner = None;
+    let server = TestServer::start(&[first, richer.clone()], None).await;
+
+    let (_, page) = server.json("/api/v1/terminations").await;
+    // `get` decodes the stored record and encodes it again, so it is a fresh encoding.
+    let (_, fresh) = server
+        .json(&format!("/api/v1/terminations/{}", richer.id))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0], fresh);
+    assert_eq!(page["items"][0]["owner"]["name"], "api-7d9f8c6b5d");
+}
+
+#[tokio::test]
 async fn list_filters_each_parameter() {
     let server = TestServer::start(&all(), None).await;
     let cases: [(&str, &[&str]); 11] = [

@@ -229,16 +229,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let all = Filter {
-        include_expected: true,
-        ..Filter::default()
-    };
-    // NOTE: this reads every stored record at each scrape, so a scrape of millions of
-    // records is slow. A counting query in the store would fix it.
-    let records = state.with_store(move |store| store.query(&all)).await?;
+    let counts = state.with_store(|store| store.count_terminations()).await?;
     let text = state
         .metrics
-        .encode(&records)
+        .encode(&counts)
         .map_err(|error| ApiError::Internal(error.into()))?;
 
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
