@@ -520,6 +520,62 @@ async fn health_and_ready_return_ok() {
     assert_eq!(ready.status().as_u16(), 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_requests_all_succeed() {
+    let server = TestServer::start(&tied_records(200), None).await;
+    let paths = [
+        "/api/v1/terminations?limit=7",
+        "/api/v1/summary?since=2024-01-01T00:00:00Z",
+        "/metrics",
+        "/readyz",
+    ];
+    let requests = (0..32).map(|n| server.get(paths[n % paths.len()]));
+    let responses = futures::future::join_all(requests).await;
+
+    for (n, response) in responses.iter().enumerate() {
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{}",
+            paths[n % paths.len()]
+        );
+    }
+}
+
+#[tokio::test]
+async fn ready_fails_on_replaced_database() {
+    let server = TestServer::start(&all(), None).await;
+    let path = server.db_path();
+    let replacement = path.with_extension("new");
+    std::fs::write(&replacement, "not a database").unwrap();
+    std::fs::rename(&replacement, &path).unwrap();
+
+    let ready = server.get("/readyz").await;
+    let health = server.get("/healthz").await;
+    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(ready.text().await.unwrap(), "store not reachable\n");
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn ready_fails_on_removed_database() {
+    let server = TestServer::start(&all(), None).await;
+    let (status, _) = server.json("/api/v1/summary").await;
+    assert_eq!(status, 200);
+    let path = server.db_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        if std::path::Path::new(&file).exists() {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+
+    let ready = server.get("/readyz").await;
+    let health = server.get("/healthz").await;
+    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(health.status().as_u16(), 200);
+}
+
 #[tokio::test]
 async fn graceful_stop_returns_ok() {
     let server = TestServer::start(&all(), None).await;
