@@ -64,7 +64,10 @@ async fn page_routes_return_shell_with_csp() {
             headers["content-security-policy"], CONTENT_SECURITY_POLICY,
             "path `{path}`"
         );
-        assert_eq!(headers["x-content-type-options"], "nosniff", "path `{path}`");
+        assert_eq!(
+            headers["x-content-type-options"], "nosniff",
+            "path `{path}`"
+        );
         assert_eq!(body, shell, "path `{path}`");
     }
 }
@@ -230,7 +233,11 @@ async fn page_and_assets_need_no_token() {
         .copied()
         .chain(ASSETS.iter().map(|(path, _)| *path));
     for path in paths {
-        assert_eq!(server.get(path).await.status().as_u16(), 200, "path `{path}`");
+        assert_eq!(
+            server.get(path).await.status().as_u16(),
+            200,
+            "path `{path}`"
+        );
     }
 }
 

@@ -72,7 +72,10 @@ async fn assert_clean(browser: &Browser, step: &str) {
     let pwned = browser
         .execute("return typeof window.__pwned;", json!([]))
         .await;
-    assert_eq!(pwned, "undefined", "window.__pwned was set at step `{step}`");
+    assert_eq!(
+        pwned, "undefined",
+        "window.__pwned was set at step `{step}`"
+    );
 
     let errors = browser
         .execute("return window.__testErrors || [];", json!([]))
@@ -235,10 +238,7 @@ async fn pages_render_and_escape_records() {
 
     // Enter opens the focused row, and Escape goes back to the filtered list.
     browser
-        .execute(
-            "document.querySelector('tr.row-link').focus();",
-            json!([]),
-        )
+        .execute("document.querySelector('tr.row-link').focus();", json!([]))
         .await;
     browser.press_keys(ENTER).await;
     browser.wait_for("h1.record-title").await;
@@ -272,7 +272,11 @@ async fn pages_render_and_escape_records() {
     assert_clean(&browser, "copied URL").await;
 
     // The hostile record: its markup shows as text and its log lines are marked.
-    open(&browser, &server.url(&format!("/terminations/{hostile_id}"))).await;
+    open(
+        &browser,
+        &server.url(&format!("/terminations/{hostile_id}")),
+    )
+    .await;
     browser.wait_for("li.log-line").await;
     let key_lines = browser.find_all("li.log-line.key-line").await;
     assert_eq!(key_lines.len(), 1);
@@ -289,9 +293,7 @@ async fn pages_render_and_escape_records() {
         )
         .await;
     assert_eq!(key_is_stderr, true);
-    let marker = browser
-        .wait_for("li.log-line.stderr .stream-marker")
-        .await;
+    let marker = browser.wait_for("li.log-line.stderr .stream-marker").await;
     assert_eq!(browser.text(&marker).await, "ERR");
     let stdout_markers = browser
         .execute(
@@ -330,6 +332,13 @@ async fn pages_render_and_escape_records() {
         .await;
     assert_eq!(counts, json!([0, 1, 0]), "img, script and onerror elements");
     save(&browser, "detail.png").await;
+    browser
+        .execute(
+            "document.querySelector('ol.log').scrollIntoView();",
+            json!([]),
+        )
+        .await;
+    save(&browser, "detail-log.png").await;
     assert_clean(&browser, "hostile record").await;
 
     // The whole 1 MiB line appears on request.
@@ -390,7 +399,10 @@ async fn pages_render_and_escape_records() {
         .await;
     let row_text = row_text.as_str().unwrap();
     assert!(row_text.contains(&longest.pod), "pod name in the row");
-    assert!(row_text.contains(&longest.container), "container name in the row");
+    assert!(
+        row_text.contains(&longest.container),
+        "container name in the row"
+    );
     let overflow = browser
         .execute(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
@@ -498,6 +510,8 @@ async fn readme_overview_screenshot() {
     let now = Timestamp::now();
     let server = TestServer::start(&realistic_cluster(now), None).await;
     let browser = Browser::start().await;
+    // Tall enough to show the top workloads below the chart.
+    browser.set_window_size(1366, 1250).await;
     open(&browser, &server.url("/")).await;
     browser.wait_for("table.workloads tbody tr").await;
     browser.wait_for("svg.chart rect.segment").await;

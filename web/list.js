@@ -16,13 +16,14 @@ const WORKLOAD_SCAN_MAX_PAGES = 10;
 // URL query parameters of the list, in form order. `all`, `cursor` and `workload` are
 // handled apart from the text fields.
 const TEXT_FILTERS = [
-  ["namespace", "Namespace", "shop"],
-  ["pod", "Pod", "api-7d9f8c6b5d-x2k4q"],
-  ["container", "Container", "api"],
+  ["namespace", "Namespace", "any"],
+  ["pod", "Pod", "any"],
+  ["container", "Container", "any"],
 ];
+// The API takes a duration before now (`30m`, `24h`, `7d`) or an RFC 3339 time.
 const TIME_FILTERS = [
-  ["since", "Since", "24h or 2024-02-07T13:00:00Z"],
-  ["until", "Until", "1h or 2024-02-07T15:00:00Z"],
+  ["since", "Since", "e.g. 24h"],
+  ["until", "Until", "e.g. 1h"],
 ];
 
 // Returns when the exit happened, with the same fallbacks as `Termination::occurred_at`
@@ -143,6 +144,7 @@ function filterForm(filters, navigate) {
         type: "text",
         value: filters[name],
         placeholder: example,
+        title: name === "since" || name === "until" ? "a duration before now (30m, 24h, 7d) or an RFC 3339 time" : null,
         autocomplete: "off",
         spellcheck: "false",
         "data-first-filter": index === 0 ? "" : null,
@@ -277,7 +279,8 @@ export async function renderList({ main, url, signal, navigate }) {
 
   const results = el("section", { class: "results", "aria-labelledby": "results-heading" });
   const count = page.items.length;
-  const summary = filters.cursor ? `${count} older exits` : `${count} newest exits`;
+  const noun = count === 1 ? "exit" : "exits";
+  const summary = filters.cursor ? `${count} older ${noun}` : `${count} newest ${noun}`;
   results.append(el("h2", { id: "results-heading", class: "visually-hidden" }, "Results"));
   if (count === 0) {
     results.append(stateMessage("empty", emptyMessage(filters)));

@@ -11,7 +11,7 @@ const HOUR_MS = 3600 * 1000;
 const WINDOW_MS = { "1h": HOUR_MS, "6h": 6 * HOUR_MS, "24h": 24 * HOUR_MS, "7d": 168 * HOUR_MS };
 
 // Chart geometry in SVG user units. The SVG scales to the width of its container.
-const CHART = { width: 1000, height: 260, left: 44, right: 12, top: 12, bottom: 28 };
+const CHART = { width: 1000, height: 220, left: 44, right: 12, top: 12, bottom: 28 };
 const MAX_X_LABELS = 8;
 
 function windowFromUrl(url) {
@@ -51,7 +51,7 @@ function niceMaximum(value) {
     return Math.max(value, 1);
   }
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) {
+  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
     if (step * magnitude >= value) {
       return step * magnitude;
     }
@@ -283,7 +283,7 @@ function topWorkloads(summary, windowName) {
         {},
         Object.entries(workload.by_cause ?? {})
           .sort(([a], [b]) => causeOrder(a) - causeOrder(b))
-          .map(([kind, count]) => el("span", { class: "cause-count" }, causeBadge(kind), ` ${count}`)),
+          .map(([kind, count]) => el("span", { class: "cause-count" }, causeBadge(kind), String(count))),
       ),
     ),
   );
@@ -301,7 +301,7 @@ function topWorkloads(summary, windowName) {
           "tr",
           {},
           ["Workload", "Namespace", "Exits", "Last exit (UTC)", "Causes"].map((name) =>
-            el("th", { scope: "col" }, name),
+            el("th", { scope: "col", class: name === "Exits" ? "number" : null }, name),
           ),
         ),
       ),

@@ -145,7 +145,8 @@ export async function renderPod({ main, url, params, signal, navigate }) {
       timeline(page.items),
     ),
   );
-  const caption = `${page.items.length} ${cursor ? "older " : ""}records of this pod, expected exits included`;
+  const noun = page.items.length === 1 ? "record" : "records";
+  const caption = `${page.items.length} ${cursor ? "older " : ""}${noun} of this pod, expected exits included`;
   const table = recordsTable(page.items, { caption });
   const records = el(
     "section",

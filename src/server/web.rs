@@ -145,7 +145,10 @@ fn respond(asset: &Asset, request_headers: &HeaderMap) -> Response {
         .unwrap_or_else(|| entity_tag(asset.body));
     let cache_headers = [
         (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_POLICY)),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_POLICY),
+        ),
     ];
 
     if matches_etag(request_headers, &etag) {

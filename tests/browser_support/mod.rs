@@ -187,6 +187,12 @@ impl Browser {
         self.post("/url", json!({ "url": url })).await;
     }
 
+    /// Resizes the browser window, in CSS pixels.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .await;
+    }
+
     pub async fn refresh(&self) {
         self.post("/refresh", json!({})).await;
     }
@@ -196,7 +202,11 @@ impl Browser {
     }
 
     pub async fn current_url(&self) -> String {
-        self.get("/url").await.as_str().unwrap_or_default().to_owned()
+        self.get("/url")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Returns every element that matches the CSS `selector`, in document order.

@@ -297,7 +297,12 @@ pub fn realistic_cluster(now: Timestamp) -> Vec<Termination> {
         image: "registry.example/web/frontend:5.11.0",
     };
     for (restart, minutes_ago) in [(0u32, 900), (1, 610), (2, 340), (3, 95)] {
-        records.push(liveness_kill(frontend.record(now, restart, minutes_ago, 250)));
+        records.push(liveness_kill(frontend.record(
+            now,
+            restart,
+            minutes_ago,
+            250,
+        )));
     }
 
     let render = Exit {
@@ -356,7 +361,10 @@ pub fn hostile(now: Timestamp) -> Termination {
     record.cause = Cause {
         kind: CauseKind::AppError,
         summary: format!("Exited with code 2: {IMG_TAG}"),
-        evidence: vec![format!("evidence {SCRIPT_TAG}"), format!("evidence {IMG_TAG}")],
+        evidence: vec![
+            format!("evidence {SCRIPT_TAG}"),
+            format!("evidence {IMG_TAG}"),
+        ],
         key_line: Some(format!("fatal {SCRIPT_TAG}")),
         expected: false,
     };
