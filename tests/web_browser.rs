@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use serve_support::TestServer;
 use web_fixtures::{
     CRASH_LOOP_EXITS, CRASH_LOOP_NAMESPACE, CRASH_LOOP_POD, HOSTILE_NAMESPACE, IMG_TAG,
-    LONG_LINE_BYTES, OOM_KILLS, SCRIPT_TAG, hostile, longest_names, realistic_cluster,
+    LONG_LINE_BYTES, OOM_KILLS, SCRIPT_TAG, cut_key_line, hostile, longest_names,
+    realistic_cluster,
 };
 
 const TOKEN: &str = "browser-test-token";
@@ -54,6 +55,7 @@ fn store(now: Timestamp) -> Vec<Termination> {
     let mut records = realistic_cluster(now);
     records.push(hostile(now));
     records.push(longest_names(now));
+    records.push(cut_key_line(now));
     records
 }
 
@@ -350,6 +352,28 @@ async fn pages_render_and_escape_records() {
         )
         .await;
     assert_eq!(longest, json!(LONG_LINE_BYTES));
+
+    // A key line that the diagnosis cut still marks its whole log line.
+    let cut = cut_key_line(now);
+    open(
+        &browser,
+        &server.url(&format!("/terminations/{}", record_id(&cut))),
+    )
+    .await;
+    browser.wait_for("li.log-line").await;
+    let key_lines = browser.find_all("li.log-line.key-line").await;
+    assert_eq!(key_lines.len(), 1);
+    let key_line_text = browser.text(&key_lines[0]).await;
+    assert!(
+        key_line_text.contains("java.lang.IllegalStateException"),
+        "{key_line_text}"
+    );
+    assert_clean(&browser, "cut key line").await;
+    open(
+        &browser,
+        &server.url(&format!("/terminations/{hostile_id}")),
+    )
+    .await;
 
     // The hostile pod's history, reached through its encoded link.
     let history = browser.wait_for("p.links a").await;

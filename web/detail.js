@@ -10,24 +10,24 @@ import { occurredAt, podPath } from "./list.js";
 // for the whole line, so that a megabyte of text does not push the rest out of view.
 const LONG_LINE_CHARS = 2000;
 
-// Returns the index of the log line that the key line names: the last line whose text
-// equals it, else the last line that contains it, else -1. The diagnosis searches from
-// the end of the log, so the last match is the one it chose.
+// Returns the index of the log line that the key line names, or -1. A line equal to the key
+// line wins, else the last line that contains it, as `podmortem show` marks it. The
+// diagnosis cuts long key lines and appends "…", so a cut key line matches by its prefix.
 export function keyLineIndex(lines, keyLine) {
-  if (!keyLine) {
+  const key = (keyLine ?? "").trim();
+  if (key === "") {
     return -1;
   }
-  for (let index = lines.length - 1; index >= 0; index -= 1) {
-    if (lines[index].text === keyLine) {
-      return index;
-    }
+  const equal = lines.findLastIndex((line) => line.text.trim() === key);
+  if (equal !== -1) {
+    return equal;
   }
-  for (let index = lines.length - 1; index >= 0; index -= 1) {
-    if (lines[index].text.includes(keyLine)) {
-      return index;
-    }
+  const containing = lines.findLastIndex((line) => line.text.includes(key));
+  if (containing !== -1 || !key.endsWith("…")) {
+    return containing;
   }
-  return -1;
+  const prefix = key.slice(0, -1);
+  return lines.findLastIndex((line) => line.text.includes(prefix));
 }
 
 function definitionList(entries) {

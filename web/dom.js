@@ -24,8 +24,8 @@ export function svg(tag, attributes = {}, ...children) {
 
 function setAttributes(element, attributes) {
   for (const [name, value] of Object.entries(attributes)) {
-    // Inline styles and event handler attributes are never set from here: the CSP blocks
-    // `style` attributes, and handlers are attached with addEventListener.
+    // This helper rejects inline styles, because the CSP blocks `style` attributes, and
+    // event handler attributes, because handlers are attached with addEventListener.
     if (name === "style" || name.startsWith("on")) {
       throw new Error(`attribute ${name} is not allowed`);
     }

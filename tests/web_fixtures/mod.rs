@@ -422,3 +422,29 @@ pub fn longest_names(now: Timestamp) -> Termination {
     };
     record
 }
+
+/// Returns a record whose key line the diagnosis cut to 1024 bytes and ended with `…`, as it
+/// does for log lines longer than that.
+pub fn cut_key_line(now: Timestamp) -> Termination {
+    let mut record = bare("shop", "checkout-7c9d8f6b5-r2t4v", "checkout", 0);
+    let finished = ago(now, 75);
+    record.finished_at = Some(finished);
+    record.exit_code = Some(1);
+    let text = format!("java.lang.IllegalStateException: {}", "state ".repeat(500));
+    record.cause = Cause {
+        kind: CauseKind::AppError,
+        summary: "Exited with code 1".into(),
+        evidence: vec!["exit code 1".into()],
+        key_line: Some(format!("{}…", &text[..1024])),
+        expected: false,
+    };
+    record.log_tail = vec![
+        log(
+            finished - SignedDuration::from_secs(2),
+            Stream::Stdout,
+            "checkout ready",
+        ),
+        log(finished, Stream::Stderr, &text),
+    ];
+    record
+}
