@@ -461,6 +461,30 @@ async fn pages_render_and_escape_records() {
         .await;
     assert_eq!(errors, json!([]));
 
+    // The rejected request is the only console error, and it is expected.
+    let logged = browser.console_log().await;
+    let severe: Vec<&Value> = logged
+        .iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .collect();
+    assert_eq!(severe.len(), 1, "{severe:?}");
+    let message = severe[0]["message"].as_str().unwrap();
+    assert!(message.contains("status of 400"), "{message}");
+
+    // The dark colour scheme applies when the system prefers it.
+    browser.emulate_color_scheme("dark").await;
+    open(&browser, &server.url("/")).await;
+    browser.wait_for("svg.chart rect.segment").await;
+    let background = browser
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(background, "rgb(20, 21, 25)", "dark background");
+    save(&browser, "overview-dark.png").await;
+    assert_clean(&browser, "dark overview").await;
+
     drop(browser);
     println!("browser test took {:.1?}", started.elapsed());
 }

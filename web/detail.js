@@ -10,6 +10,14 @@ import { occurredAt, podPath } from "./list.js";
 // for the whole line, so that a megabyte of text does not push the rest out of view.
 const LONG_LINE_CHARS = 2000;
 
+// Descriptions of `log_source`, the origin of a record's log tail.
+const LOG_SOURCES = {
+  api_previous: "the API's log of the previous instance",
+  api_current: "the API's log of the current instance",
+  node_file: "the instance's log files on the node",
+  termination_message: "the termination message, because no log was available",
+};
+
 // Returns the index of the log line that the key line names, or -1. A line equal to the key
 // line wins, else the last line that contains it, as `podmortem show` marks it. The
 // diagnosis cuts long key lines and appends "…", so a cut key line matches by its prefix.
@@ -185,7 +193,7 @@ function logSection(record) {
   const lines = record.log_tail;
   const notes = [];
   if (record.log_source) {
-    notes.push(`From ${record.log_source}.`);
+    notes.push(`From ${LOG_SOURCES[record.log_source] ?? record.log_source}.`);
   }
   if (record.log_truncated) {
     notes.push("Only the end of a longer output was kept.");
@@ -202,7 +210,8 @@ function logSection(record) {
   const keyIndex = keyLineIndex(lines, record.cause.key_line);
   const list = el("ol", { class: "log", "aria-label": "Log lines, oldest first" });
   lines.forEach((line, index) => {
-    const classes = ["log-line", line.stream === "stderr" ? "stderr" : "stdout"];
+    const stream = line.stream === "stderr" ? "stderr" : "stdout";
+    const classes = ["log-line", stream];
     if (index === keyIndex) {
       classes.push("key-line");
     }
@@ -214,8 +223,8 @@ function logSection(record) {
     markers.append(
       el(
         "span",
-        { class: `stream-marker ${line.stream}`, title: line.stream },
-        line.stream === "stderr" ? "ERR" : "out",
+        { class: `stream-marker ${stream}`, title: stream },
+        stream === "stderr" ? "ERR" : "out",
       ),
     );
     const text = logLineText(line.text);
@@ -223,7 +232,7 @@ function logSection(record) {
     list.append(
       el(
         "li",
-        { class: classes.join(" "), "data-stream": line.stream },
+        { class: classes.join(" "), "data-stream": stream },
         el("span", { class: "log-time" }, line.time ? formatTime(line.time) : ""),
         markers,
         index === keyIndex ? el("span", { class: "key-label" }, "key line") : null,

@@ -60,7 +60,12 @@ function timeline(records) {
 
   for (let index = 0; index <= MAX_X_LABELS; index += 1) {
     const ms = start + ((end - start) * index) / MAX_X_LABELS;
-    const anchor = index === 0 ? "start" : index === MAX_X_LABELS ? "end" : "middle";
+    let anchor = "middle";
+    if (index === 0) {
+      anchor = "start";
+    } else if (index === MAX_X_LABELS) {
+      anchor = "end";
+    }
     chart.append(
       svg(
         "text",

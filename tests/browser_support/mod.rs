@@ -187,6 +187,17 @@ impl Browser {
         self.post("/url", json!({ "url": url })).await;
     }
 
+    /// Makes `prefers-color-scheme` match `scheme` (`light` or `dark`), through the Chrome
+    /// DevTools Protocol command that chromedriver forwards.
+    pub async fn emulate_color_scheme(&self, scheme: &str) {
+        let features = [json!({ "name": "prefers-color-scheme", "value": scheme })];
+        self.post(
+            "/goog/cdp/execute",
+            json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "features": features } }),
+        )
+        .await;
+    }
+
     /// Resizes the browser window, in CSS pixels.
     pub async fn set_window_size(&self, width: u32, height: u32) {
         self.post("/window/rect", json!({ "width": width, "height": height }))
@@ -249,7 +260,7 @@ impl Browser {
     }
 
     /// Waits until `script` (the body of a function) returns a truthy value, and returns it.
-    pub async fn wait_until(&self, what: &str, script: &str) -> Value {
+    pub async fn wait_until(&self, description: &str, script: &str) -> Value {
         let deadline = Instant::now() + WAIT_TIMEOUT;
         loop {
             let value = self.execute(script, json!([])).await;
@@ -261,7 +272,7 @@ impl Browser {
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "timed out after {WAIT_TIMEOUT:?} waiting for {what} on {}",
+                    "timed out after {WAIT_TIMEOUT:?} waiting for {description} on {}",
                     self.current_url().await
                 );
             }

@@ -281,7 +281,7 @@ pub fn realistic_cluster(now: Timestamp) -> Vec<Termination> {
         node: "node-c",
         image: "registry.example/payments/ledger:3.2.0",
     };
-    // CrashLoopBackOff doubles the wait after each exit, up to five minutes.
+    // The gaps between exits grow and then level off, as under CrashLoopBackOff.
     let mut minutes_ago = 170;
     for restart in 0..CRASH_LOOP_EXITS {
         records.push(app_error(ledger.record(now, restart, minutes_ago, 1)));
@@ -347,6 +347,7 @@ pub fn hostile(now: Timestamp) -> Termination {
     record.finished_at = Some(ago(now, 30));
     record.started_at = Some(ago(now, 45));
     record.observed_at = ago(now, 29);
+
     record.node = Some(format!("node-{IMG_TAG}"));
     record.image = Some(format!("registry.example/{SCRIPT_TAG}:1"));
     record.owner = Some(Owner {
@@ -368,6 +369,7 @@ pub fn hostile(now: Timestamp) -> Termination {
         key_line: Some(format!("fatal {SCRIPT_TAG}")),
         expected: false,
     };
+
     let finished = record.finished_at.unwrap();
     let mut partial = log(
         finished - SignedDuration::from_secs(2),
@@ -394,6 +396,7 @@ pub fn hostile(now: Timestamp) -> Termination {
         ),
     ];
     record.log_source = Some(LogSource::ApiPrevious);
+
     record.events = vec![event(
         &record,
         "Warning",
