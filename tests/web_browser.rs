@@ -19,13 +19,16 @@ use serde_json::{Value, json};
 use serve_support::TestServer;
 use web_fixtures::{
     CRASH_LOOP_EXITS, CRASH_LOOP_NAMESPACE, CRASH_LOOP_POD, HOSTILE_NAMESPACE, IMG_TAG,
-    LONG_LINE_BYTES, OOM_KILLS, SCRIPT_TAG, cut_key_line, hostile, longest_names,
-    realistic_cluster,
+    LONG_LINE_BYTES, OOM_KILLS, PAGING_NAMESPACE, SCRIPT_TAG, cut_key_line, hostile, longest_names,
+    paged_exits, realistic_cluster,
 };
 
 const TOKEN: &str = "browser-test-token";
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
+/// Records in the paging namespace: one full page of 50 and a second page of 10.
+const PAGED_EXITS: u32 = 60;
+const PAGE_SIZE: usize = 50;
 
 /// Records page errors and CSP violations from now on in `window.__testErrors`. A page
 /// load clears it, so the tests install it again after each `goto`.
@@ -56,6 +59,7 @@ fn store(now: Timestamp) -> Vec<Termination> {
     records.push(hostile(now));
     records.push(longest_names(now));
     records.push(cut_key_line(now));
+    records.extend(paged_exits(now, PAGED_EXITS));
     records
 }
 
@@ -272,6 +276,40 @@ async fn pages_render_and_escape_records() {
         .await;
     assert_eq!(row_ids(&browser).await, filtered_ids);
     assert_clean(&browser, "copied URL").await;
+
+    // The Older button pages with the cursor, and back returns to the newest page.
+    open(
+        &browser,
+        &server.url(&format!("/terminations?namespace={PAGING_NAMESPACE}")),
+    )
+    .await;
+    browser.wait_for("tr.row-link").await;
+    let newest = row_ids(&browser).await;
+    assert_eq!(newest.len(), PAGE_SIZE);
+    let older = browser.wait_for("#older").await;
+    browser.click(&older).await;
+    browser
+        .wait_until(
+            "the older page",
+            "return location.search.includes('cursor=') && document.querySelector('#older') === null \
+             && document.querySelector('tr.row-link') !== null;",
+        )
+        .await;
+    let second = row_ids(&browser).await;
+    assert_eq!(second.len(), PAGED_EXITS as usize - PAGE_SIZE);
+    assert!(
+        second.iter().all(|id| !newest.contains(id)),
+        "pages overlap"
+    );
+    browser.back().await;
+    browser
+        .wait_until(
+            "the newest page after back",
+            "return !location.search.includes('cursor=') && document.querySelector('#older') !== null;",
+        )
+        .await;
+    assert_eq!(row_ids(&browser).await, newest);
+    assert_clean(&browser, "paging").await;
 
     // The hostile record: its markup shows as text and its log lines are marked.
     open(

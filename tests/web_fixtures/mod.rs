@@ -451,3 +451,27 @@ pub fn cut_key_line(now: Timestamp) -> Termination {
     ];
     record
 }
+
+/// Namespace of [`paged_exits`].
+pub const PAGING_NAMESPACE: &str = "paging";
+
+/// Returns `count` application errors of different pods in one namespace, a minute apart,
+/// so that their list needs more than one page.
+pub fn paged_exits(now: Timestamp, count: u32) -> Vec<Termination> {
+    (0..count)
+        .map(|index| {
+            let pod = format!("worker-{index:03}");
+            let mut record = bare(PAGING_NAMESPACE, &pod, "worker", 0);
+            record.finished_at = Some(ago(now, 200 + i64::from(index)));
+            record.exit_code = Some(1);
+            record.cause = Cause {
+                kind: CauseKind::AppError,
+                summary: "Exited with code 1".into(),
+                evidence: vec!["exit code 1".into()],
+                key_line: None,
+                expected: false,
+            };
+            record
+        })
+        .collect()
+}
