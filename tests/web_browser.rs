@@ -527,6 +527,12 @@ async fn pages_render_and_escape_records() {
     println!("browser test took {:.1?}", started.elapsed());
 }
 
+#[test]
+#[should_panic(expected = "install the Debian packages `chromium` and `chromium-driver`")]
+fn missing_chromium_fails_with_hint() {
+    browser_support::require_programs(&["/nonexistent/chromium", browser_support::CHROMEDRIVER]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_prompt_unlocks_api() {
     let now = Timestamp::now();

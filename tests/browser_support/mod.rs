@@ -40,8 +40,14 @@ pub struct Browser {
 /// Panics with the install hint unless Chromium and chromedriver are where Debian's
 /// packages put them.
 pub fn require_chromium() {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
+    require_programs(&[CHROMIUM, CHROMEDRIVER]);
+}
+
+/// Panics with the install hint unless every path in `programs` exists.
+pub fn require_programs(programs: &[&str]) {
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
         .filter(|path| !Path::new(path).exists())
         .collect();
     assert!(
