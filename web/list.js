@@ -217,6 +217,8 @@ function apiQuery(filters, cursor, limit) {
 // Reads one displayed page. Without a workload filter that is one API page. With one, it
 // reads API pages until PAGE_SIZE records of that owner are found, the store has no older
 // records, or WORKLOAD_SCAN_MAX_PAGES pages were read.
+// NOTE: the API has no owner filter, so a workload page can hold fewer records than
+// PAGE_SIZE, or none, while older ones exist. Its Older button continues the scan.
 async function readPage(filters, signal) {
   if (!filters.workload) {
     return getJson(apiQuery(filters, filters.cursor, PAGE_SIZE), { signal });
@@ -244,7 +246,10 @@ async function readPage(filters, signal) {
   return { items, next_cursor: cursor };
 }
 
-function emptyMessage(filters) {
+function emptyMessage(filters, hasOlder) {
+  if (filters.workload && hasOlder) {
+    return "No exits of this workload among the records read so far. Older reads further back.";
+  }
   const filtered =
     filters.namespace || filters.pod || filters.container || filters.cause || filters.workload;
   if (filters.since || filters.until) {
@@ -283,7 +288,7 @@ export async function renderList({ main, url, signal, navigate }) {
   const summary = filters.cursor ? `${count} older ${noun}` : `${count} newest ${noun}`;
   results.append(el("h2", { id: "results-heading", class: "visually-hidden" }, "Results"));
   if (count === 0) {
-    results.append(stateMessage("empty", emptyMessage(filters)));
+    results.append(stateMessage("empty", emptyMessage(filters, Boolean(page.next_cursor))));
   } else {
     results.append(recordsTable(page.items, { caption: summary }));
   }
