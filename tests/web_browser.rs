@@ -232,6 +232,48 @@ async fn pages_render_and_escape_records() {
     save(&browser, "list.png").await;
     assert_clean(&browser, "cause filter").await;
 
+    // Tab alone reaches the filters, the Apply button and the rows, each with a focus ring.
+    browser
+        .execute(
+            "document.activeElement.blur(); window.scrollTo(0, 0);",
+            json!([]),
+        )
+        .await;
+    let mut reached = Vec::new();
+    for _ in 0..40 {
+        browser.press_keys("\u{E004}").await;
+        let focused = browser
+            .execute(
+                "const e = document.activeElement; \
+                 return [e.id || e.tagName.toLowerCase() + '.' + e.className, \
+                 getComputedStyle(e).outlineStyle];",
+                json!([]),
+            )
+            .await;
+        let name = focused[0].as_str().unwrap().to_owned();
+        assert_eq!(focused[1], "solid", "focus ring of `{name}`");
+        let done = name.starts_with("tr.");
+        reached.push(name);
+        if done {
+            break;
+        }
+    }
+    for expected in [
+        "filter-namespace",
+        "filter-cause",
+        "filter-all",
+        "apply-filters",
+    ] {
+        assert!(
+            reached.iter().any(|name| name == expected),
+            "Tab never reached `{expected}`: {reached:?}"
+        );
+    }
+    assert!(
+        reached.last().unwrap().starts_with("tr.row-link"),
+        "Tab never reached a row: {reached:?}"
+    );
+
     // `/` focuses the first filter.
     browser
         .execute("document.activeElement.blur();", json!([]))
@@ -448,6 +490,16 @@ async fn pages_render_and_escape_records() {
     assert_eq!(restarts, json!(expected));
     save(&browser, "pod.png").await;
     assert_clean(&browser, "crash loop pod").await;
+
+    // An OOM loop with known start times: one lifetime bar per instance.
+    open(&browser, &server.url("/pods/shop/api-7d9f8c6b5d-x2k4q")).await;
+    browser.wait_for("svg.timeline a.instance").await;
+    let bars = browser
+        .find_all("svg.timeline rect.lifetime.cause-oom_killed")
+        .await;
+    assert_eq!(bars.len(), 6);
+    save(&browser, "pod-oom.png").await;
+    assert_clean(&browser, "OOM pod").await;
 
     // Names at Kubernetes' length limits fit the 1366-pixel window.
     open(&browser, &server.url("/terminations?namespace=limits")).await;
