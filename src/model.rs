@@ -153,6 +153,18 @@ pub enum ContainerKind {
     Ephemeral,
 }
 
+impl ContainerKind {
+    /// Returns the snake_case name used in JSON, the store and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerKind::Regular => "regular",
+            ContainerKind::Init => "init",
+            ContainerKind::Sidecar => "sidecar",
+            ContainerKind::Ephemeral => "ephemeral",
+        }
+    }
+}
+
 /// Origin of a record's `log_tail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -383,6 +395,20 @@ mod tests {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(CauseKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn container_kind_names_match_json() {
+        let kinds = [
+            ContainerKind::Regular,
+            ContainerKind::Init,
+            ContainerKind::Sidecar,
+            ContainerKind::Ephemeral,
+        ];
+        for kind in kinds {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
     }
 

@@ -38,6 +38,25 @@ async fn list_items_match_record_json() {
 }
 
 #[tokio::test]
+async fn merged_items_match_fresh_encoding() {
+    let richer = oom_killed();
+    let mut first = richer.clone();
+    first.log_tail.clear();
+    first.events.clear();
+    first.owner = None;
+    let server = TestServer::start(&[first, richer.clone()], None).await;
+
+    let (_, page) = server.json("/api/v1/terminations").await;
+    // `get` decodes the stored record and encodes it again, so it is a fresh encoding.
+    let (_, fresh) = server
+        .json(&format!("/api/v1/terminations/{}", richer.id))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0], fresh);
+    assert_eq!(page["items"][0]["owner"]["name"], "api-7d9f8c6b5d");
+}
+
+#[tokio::test]
 async fn list_filters_each_parameter() {
     let server = TestServer::start(&all(), None).await;
     let cases: [(&str, &[&str]); 11] = [
@@ -276,6 +295,161 @@ async fn summary_counts_by_cause_namespace_hour() {
 }
 
 #[tokio::test]
+async fn summary_counts_by_hour_and_cause() {
+    let server = TestServer::start(&all(), None).await;
+    let (status, body) = server
+        .json("/api/v1/summary?since=2024-02-07T00:00:00Z")
+        .await;
+    let by_hour_and_cause = &body["by_hour_and_cause"];
+
+    assert_eq!(status, 200);
+    assert_eq!(body["since"], "2024-02-07T00:00:00Z");
+    assert!(body["until"].is_null());
+    assert_eq!(by_hour_and_cause["2024-02-07T15:00:00Z"]["oom_killed"], 1);
+    assert_eq!(by_hour_and_cause["2024-02-07T14:00:00Z"]["app_error"], 1);
+    assert_eq!(
+        by_hour_and_cause["2024-02-07T13:00:00Z"]["liveness_probe"],
+        1
+    );
+    assert_eq!(by_hour_and_cause["2024-02-07T11:00:00Z"]["crashed"], 1);
+    assert_eq!(by_hour_and_cause.as_object().unwrap().len(), 4);
+    assert_eq!(body["by_hour"]["2024-02-07T11:00:00Z"], 1);
+}
+
+#[tokio::test]
+async fn summary_groups_workloads_by_owner() {
+    let mut records = all();
+    for (n, pod) in ["api-7d9f8c6b5d-a1b2c", "api-7d9f8c6b5d-d3e4f"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut record = oom_killed();
+        record.id = format!("extra-{n}");
+        record.pod = pod.to_owned();
+        record.finished_at = Some(time("2024-02-07T15:30:00Z"));
+        record.log_last_at = None;
+        record.events.clear();
+        records.push(record);
+    }
+    let server = TestServer::start(&records, None).await;
+
+    let (status, body) = server
+        .json("/api/v1/summary?since=2024-02-07T00:00:00Z")
+        .await;
+    let top = body["top_workloads"].as_array().unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(top.len(), 4);
+    assert_eq!(
+        top[0],
+        serde_json::json!({
+            "namespace": "shop",
+            "kind": "ReplicaSet",
+            "name": "api-7d9f8c6b5d",
+            "count": 3,
+            "last_at": "2024-02-07T15:30:00Z",
+            "by_cause": {"oom_killed": 3},
+        })
+    );
+    let cart = top
+        .iter()
+        .find(|workload| workload["kind"] == "Pod")
+        .expect("the record without an owner is counted as its pod");
+    assert_eq!(cart["name"], CART_POD);
+    assert_eq!(cart["namespace"], "shop");
+    assert_eq!(cart["count"], 1);
+    assert_eq!(cart["by_cause"], serde_json::json!({"app_error": 1}));
+}
+
+#[tokio::test]
+async fn summary_keeps_ten_top_workloads() {
+    let records: Vec<Termination> = (0..12)
+        .flat_map(|n| {
+            // Pod `pod-{n}` has `n % 3 + 1` records, so counts tie in groups of four.
+            (0..=(n % 3)).map(move |restart| {
+                let mut record = bare("ns", &format!("pod-{n:02}"), "app", restart);
+                record.finished_at =
+                    Some(time("2024-03-01T00:00:00Z") + SignedDuration::from_mins(i64::from(n)));
+                record
+            })
+        })
+        .collect();
+    let server = TestServer::start(&records, None).await;
+
+    let (_, body) = server
+        .json("/api/v1/summary?since=2024-03-01T00:00:00Z")
+        .await;
+    let names: Vec<&str> = body["top_workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|workload| workload["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "pod-11", "pod-08", "pod-05", "pod-02", "pod-10", "pod-07", "pod-04", "pod-01",
+            "pod-09", "pod-06"
+        ]
+    );
+    assert_eq!(body["top_workloads"][0]["kind"], "Pod");
+    assert_eq!(body["top_workloads"][0]["count"], 3);
+    assert_eq!(body["total"], 24);
+}
+
+#[tokio::test]
+async fn summary_applies_each_filter() {
+    let server = TestServer::start(&all(), None).await;
+    let since = "since=2024-02-07T00:00:00Z";
+    let cases = [
+        ("namespace=shop", 2),
+        ("namespace=batch", 1),
+        ("namespace=none", 0),
+        ("cause=oom_killed", 1),
+        ("cause=completed", 0),
+        ("cause=completed&all=true", 1),
+        ("until=2024-02-07T14:30:00Z", 3),
+        ("until=2024-02-07T14:30:00Z&namespace=shop", 1),
+        ("all=true", 5),
+        ("all=true&namespace=batch", 2),
+    ];
+    for (query, total) in cases {
+        let (status, body) = server
+            .json(&format!("/api/v1/summary?{since}&{query}"))
+            .await;
+        assert_eq!(status, 200, "query `{query}`: {body}");
+        assert_eq!(body["total"], total, "query `{query}`");
+    }
+
+    let (_, body) = server
+        .json(&format!(
+            "/api/v1/summary?{since}&until=2024-02-07T14:30:00Z"
+        ))
+        .await;
+    assert_eq!(body["until"], "2024-02-07T14:30:00Z");
+    assert!(body["by_cause"]["oom_killed"].is_null());
+}
+
+#[tokio::test]
+async fn summary_rejects_bad_parameters() {
+    let server = TestServer::start(&all(), None).await;
+    let cases = [
+        ("cause=sad", "`cause`"),
+        ("until=soon", "`until`"),
+        ("all=maybe", "`all`"),
+        ("pod=api", "`pod`"),
+        ("limit=5", "`limit`"),
+    ];
+    for (query, name) in cases {
+        let (status, body) = server.json(&format!("/api/v1/summary?{query}")).await;
+        assert_eq!(status, 400, "query `{query}`");
+        assert!(
+            body["error"].as_str().unwrap().contains(name),
+            "query `{query}`: {body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn summary_defaults_to_last_day() {
     let mut recent = bare("shop", "now-pod", "app", 0);
     recent.finished_at = Some(Timestamp::now() - SignedDuration::from_hours(2));
@@ -344,6 +518,62 @@ async fn health_and_ready_return_ok() {
 
     assert_eq!(health.status().as_u16(), 200);
     assert_eq!(ready.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_requests_all_succeed() {
+    let server = TestServer::start(&tied_records(200), None).await;
+    let paths = [
+        "/api/v1/terminations?limit=7",
+        "/api/v1/summary?since=2024-01-01T00:00:00Z",
+        "/metrics",
+        "/readyz",
+    ];
+    let requests = (0..32).map(|n| server.get(paths[n % paths.len()]));
+    let responses = futures::future::join_all(requests).await;
+
+    for (n, response) in responses.iter().enumerate() {
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{}",
+            paths[n % paths.len()]
+        );
+    }
+}
+
+#[tokio::test]
+async fn ready_fails_on_replaced_database() {
+    let server = TestServer::start(&all(), None).await;
+    let path = server.db_path();
+    let replacement = path.with_extension("new");
+    std::fs::write(&replacement, "not a database").unwrap();
+    std::fs::rename(&replacement, &path).unwrap();
+
+    let ready = server.get("/readyz").await;
+    let health = server.get("/healthz").await;
+    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(ready.text().await.unwrap(), "store not reachable\n");
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn ready_fails_on_removed_database() {
+    let server = TestServer::start(&all(), None).await;
+    let (status, _) = server.json("/api/v1/summary").await;
+    assert_eq!(status, 200);
+    let path = server.db_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        if std::path::Path::new(&file).exists() {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+
+    let ready = server.get("/readyz").await;
+    let health = server.get("/healthz").await;
+    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(health.status().as_u16(), 200);
 }
 
 #[tokio::test]

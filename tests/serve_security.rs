@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::Command;
 
+use podmortem::model::ContainerKind;
 use podmortem::server::{self, BODY_LIMIT_BYTES};
 use serve_support::TestServer;
-use store_fixtures::all;
+use store_fixtures::{all, oom_killed};
 
 const TOKEN: &str = "s3cret-token";
 
@@ -170,6 +171,30 @@ async fn metrics_count_stored_terminations() {
     assert_eq!(samples.get(&key("shop", "app_error")), Some(&1.0));
     assert_eq!(samples.get(&key("batch", "completed")), Some(&1.0));
     assert_eq!(samples.get(&key("web", "liveness_probe")), Some(&1.0));
+}
+
+#[tokio::test]
+async fn metrics_sum_each_label_set() {
+    let mut records = Vec::new();
+    for restart in 0..3 {
+        let mut record = oom_killed();
+        record.id = format!("api-{restart}");
+        records.push(record);
+    }
+    let mut init = oom_killed();
+    init.id = "init-0".into();
+    init.container_kind = ContainerKind::Init;
+    records.push(init);
+    let server = TestServer::start(&records, None).await;
+    let samples = metrics(&server).await;
+
+    let key = |container_kind: &str| {
+        format!(
+            "podmortem_terminations_total{{namespace=\"shop\",cause=\"oom_killed\",container_kind=\"{container_kind}\"}}"
+        )
+    };
+    assert_eq!(samples.get(&key("regular")), Some(&3.0));
+    assert_eq!(samples.get(&key("init")), Some(&1.0));
 }
 
 #[tokio::test]

@@ -1,22 +1,27 @@
 //! The JSON handlers of `/api/v1` and their query parameters.
 //!
-//! Records are sent in exactly the JSON form of [`Termination`]. Pages are ordered newest
+//! Records are sent in exactly the JSON form of [`Termination`]: pages copy the JSON text the
+//! store wrote with `serde_json::to_string` without decoding it. Pages are ordered newest
 //! first by the store's sort key, the microsecond of [`Termination::occurred_at`], and then
 //! by id, so a cursor (that key of the last record sent) resumes without duplicates or gaps.
 
-use std::collections::{BTreeMap, HashMap};
+mod summary;
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::AppState;
 use super::error::ApiError;
 use super::openapi::{ErrorBody, ListQuery, PodQuery, SummaryQuery};
 use crate::cli::common::parse_time_bound;
 use crate::model::{CauseKind, Termination};
-use crate::store::{Filter, Store};
+use crate::store::{Filter, SqliteStore, Store, StoredRecord};
+pub use summary::{Summary, WorkloadCount};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -36,23 +41,13 @@ pub const LIST_PARAMETERS: [&str; 9] = [
     "cursor",
 ];
 
-/// One page of records, newest first.
+/// One page of records, newest first, each in its stored JSON form.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
-    pub items: Vec<Termination>,
+    #[schema(value_type = Vec<Termination>)]
+    pub items: Vec<Box<RawValue>>,
     /// Pass as `cursor` to read the next, older page; `null` on the last page.
     pub next_cursor: Option<String>,
-}
-
-/// Counts of the records in a window.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Summary {
-    pub since: Timestamp,
-    pub total: usize,
-    pub by_cause: BTreeMap<String, usize>,
-    pub by_namespace: BTreeMap<String, usize>,
-    /// Counts by the start of each UTC hour, RFC 3339.
-    pub by_hour: BTreeMap<String, usize>,
 }
 
 /// Position after the last record of a page: its sort microsecond and id.
@@ -63,9 +58,9 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn of(record: &Termination) -> Self {
+    fn of(record: &StoredRecord) -> Self {
         Cursor {
-            micros: record.occurred_at().as_microsecond(),
+            micros: record.sort_at,
             id: record.id.clone(),
         }
     }
@@ -193,12 +188,13 @@ pub async fn pod_history(
     Ok(Json(page))
 }
 
-/// Handles `GET /api/v1/summary`: counts over the `since` window, 24 hours by default.
+/// Handles `GET /api/v1/summary`: counts over the window from `since` (24 hours ago by
+/// default) to `until`, optionally of one namespace or cause.
 #[utoipa::path(
     get,
     path = "/api/v1/summary",
     tag = "terminations",
-    summary = "Count records by cause, namespace and hour",
+    summary = "Count records by cause, namespace, hour and workload",
     params(SummaryQuery),
     responses(
         (status = 200, description = "The counts", body = Summary),
@@ -211,50 +207,18 @@ pub async fn summary(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Summary>, ApiError> {
-    reject_unknown(&params, &["since", "all"])?;
+    reject_unknown(&params, &["since", "until", "namespace", "cause", "all"])?;
     let now = Timestamp::now();
-    let since = match params.get("since") {
-        Some(text) => parse_time(text, "since", now)?,
-        None => now - SignedDuration::from_hours(24),
-    };
-    let filter = Filter {
-        since: Some(since),
-        include_expected: parse_bool(params.get("all"), "all")?,
-        ..Filter::default()
-    };
+    let mut filter = parse_filter(&params, now)?;
+    let since = *filter
+        .since
+        .get_or_insert(now - SignedDuration::from_hours(24));
+    let until = filter.until;
 
-    let records = state.with_store(move |store| store.query(&filter)).await?;
-    Ok(Json(summarize(since, &records)))
-}
-
-fn summarize(since: Timestamp, records: &[Termination]) -> Summary {
-    let mut summary = Summary {
-        since,
-        total: records.len(),
-        by_cause: BTreeMap::new(),
-        by_namespace: BTreeMap::new(),
-        by_hour: BTreeMap::new(),
-    };
-    for record in records {
-        *summary
-            .by_cause
-            .entry(record.cause.kind.as_str().to_owned())
-            .or_default() += 1;
-        *summary
-            .by_namespace
-            .entry(record.namespace.clone())
-            .or_default() += 1;
-        *summary.by_hour.entry(hour_start(record)).or_default() += 1;
-    }
-    summary
-}
-
-fn hour_start(record: &Termination) -> String {
-    let seconds = record.occurred_at().as_second();
-    let hour = seconds - seconds.rem_euclid(3600);
-    Timestamp::from_second(hour)
-        .map(|time| time.to_string())
-        .unwrap_or_default()
+    let counts = state
+        .with_store(move |store| store.count_summary(&filter))
+        .await?;
+    Ok(Json(summary::summarize(since, until, counts)))
 }
 
 /// Reads one page of at most `limit` records after `cursor`.
@@ -263,7 +227,7 @@ fn hour_start(record: &Termination) -> String {
 /// `limit` may cut such a group in two. So this reads each group at the page's edges whole
 /// with a query on that one microsecond, and sorts by (microsecond, id) itself.
 fn read_page(
-    store: &impl Store,
+    store: &SqliteStore,
     filter: &Filter,
     cursor: Option<&Cursor>,
     limit: usize,
@@ -281,11 +245,11 @@ fn read_page(
     if records.len() <= limit {
         let requested = limit + 1 - records.len();
         rest.limit = Some(requested);
-        let mut older = store.query(&rest)?;
+        let mut older = store.query_json(&rest)?;
         if older.len() == requested
-            && let Some(edge) = older.last().map(|record| Cursor::of(record).micros)
+            && let Some(edge) = older.last().map(|record| record.sort_at)
         {
-            older.retain(|record| Cursor::of(record).micros != edge);
+            older.retain(|record| record.sort_at != edge);
             older.extend(read_group(store, &rest, edge)?);
         }
         records.extend(older);
@@ -298,17 +262,17 @@ fn read_page(
         .map(|cursor| cursor.encode());
     records.truncate(limit);
     Ok(Page {
-        items: records,
+        items: records.into_iter().map(|record| record.json).collect(),
         next_cursor,
     })
 }
 
 /// Reads every record of `filter` whose sort key is this microsecond.
 fn read_group(
-    store: &impl Store,
+    store: &SqliteStore,
     filter: &Filter,
     micros: i64,
-) -> Result<Vec<Termination>, crate::store::Error> {
+) -> Result<Vec<StoredRecord>, crate::store::Error> {
     let Ok(time) = Timestamp::from_microsecond(micros) else {
         return Ok(Vec::new());
     };
@@ -319,7 +283,7 @@ fn read_group(
     if group.since > group.until {
         return Ok(Vec::new());
     }
-    store.query(&group)
+    store.query_json(&group)
 }
 
 fn min_time(until: Option<Timestamp>, micros: i64) -> Timestamp {
@@ -327,11 +291,8 @@ fn min_time(until: Option<Timestamp>, micros: i64) -> Timestamp {
     until.map_or(bound, |until| until.min(bound))
 }
 
-fn sort_newest_first(records: &mut [Termination]) {
-    records.sort_by(|a, b| {
-        let key = |record: &Termination| (record.occurred_at().as_microsecond(), record.id.clone());
-        key(b).cmp(&key(a))
-    });
+fn sort_newest_first(records: &mut [StoredRecord]) {
+    records.sort_by(|a, b| (b.sort_at, &b.id).cmp(&(a.sort_at, &a.id)));
 }
 
 fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {

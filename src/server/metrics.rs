@@ -11,7 +11,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::cluster::health::WatchHealth;
-use crate::model::Termination;
+use crate::store::TerminationCount;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TerminationLabels {
@@ -86,27 +86,20 @@ impl Metrics {
         }
     }
 
-    /// Replaces the termination counts with those of `records` and encodes every metric.
-    pub fn encode(&self, records: &[Termination]) -> Result<String, std::fmt::Error> {
+    /// Replaces the termination counts with `counts` and encodes every metric.
+    pub fn encode(&self, counts: &[TerminationCount]) -> Result<String, std::fmt::Error> {
         self.terminations.clear();
-        for record in records {
+        for count in counts {
             let labels = TerminationLabels {
-                namespace: record.namespace.clone(),
-                cause: record.cause.kind.as_str().to_owned(),
-                container_kind: container_kind_name(record),
+                namespace: count.namespace.clone(),
+                cause: count.cause.clone(),
+                container_kind: count.container_kind.clone(),
             };
-            self.terminations.get_or_create(&labels).inc();
+            self.terminations.get_or_create(&labels).inc_by(count.count);
         }
 
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
     }
-}
-
-fn container_kind_name(record: &Termination) -> String {
-    serde_json::to_value(record.container_kind)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

@@ -1,17 +1,22 @@
-//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics.
+//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics and
+//! a web page that reads the API.
 //!
 //! The server listens on loopback by default. On any other address it requires a
-//! bearer token (or an explicit opt-out), and with a token every route except `/healthz` and
-//! `/readyz` needs `Authorization: Bearer <token>` (RFC 6750). Store calls run on Tokio's
-//! blocking pool, one at a time, because a SQLite connection is not shared between threads.
+//! bearer token (or an explicit opt-out). With a token, the API and `/metrics` need
+//! `Authorization: Bearer <token>` (RFC 6750), but `/healthz`, `/readyz` and the web page's
+//! shell and assets do not, because they contain no cluster data. Store calls run on Tokio's
+//! blocking pool, each on its own SQLite connection from a pool of up to
+//! [`pool::READ_CONNECTIONS`], because a connection is not shared between threads.
 
 pub mod api;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod pool;
+pub mod web;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -34,6 +39,7 @@ use crate::cluster::health::{Resource, WatchHealth};
 use crate::store::{Filter, SqliteStore, Store};
 use error::ApiError;
 use metrics::{Metrics, RequestLabels};
+use pool::{READ_CONNECTIONS, ReadPool};
 
 /// Largest request body accepted. Every route is a `GET` and no handler reads the body.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
@@ -86,7 +92,7 @@ pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
 /// Shared state of every handler: the store, the metrics and the optional token.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<Mutex<SqliteStore>>,
+    store: Arc<ReadPool>,
     metrics: Arc<Metrics>,
     token: Option<Arc<str>>,
     /// The watch running in the same process, if any; `/readyz` waits for its first list.
@@ -94,9 +100,10 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Creates the state with `store` as the first of the pool's read connections.
     pub fn new(store: SqliteStore, token: Option<String>) -> Self {
         AppState {
-            store: Arc::new(Mutex::new(store)),
+            store: Arc::new(ReadPool::new(store, READ_CONNECTIONS)),
             metrics: Arc::new(Metrics::new()),
             token: token.map(Arc::from),
             watch: None,
@@ -111,23 +118,28 @@ impl AppState {
         self
     }
 
-    /// Runs `query` on the blocking pool and records its time in the latency histogram.
+    /// Runs `query` on a pooled read connection on the blocking pool and records its time in
+    /// the latency histogram. A connection whose query failed is closed, not reused, so the
+    /// next request opens the file again.
     async fn with_store<T, F>(&self, query: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&SqliteStore) -> Result<T, crate::store::Error> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
+        let permit = self.store.reserve().await;
+        let pool = Arc::clone(&self.store);
         let metrics = Arc::clone(&self.metrics);
         let task = tokio::task::spawn_blocking(move || {
-            let guard = store
-                .lock()
-                .map_err(|_| ApiError::Internal(anyhow::anyhow!("store lock poisoned")))?;
+            let _permit = permit;
+            let store = pool.take()?;
             let started = Instant::now();
-            let result = query(&guard);
+            let result = query(&store);
             metrics
                 .store_query_seconds
                 .observe(started.elapsed().as_secs_f64());
+            if result.is_ok() {
+                pool.put_back(store);
+            }
             result.map_err(ApiError::from)
         });
         task.await
@@ -186,11 +198,20 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(protected)
+        .merge(web::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(web::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -297,7 +318,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
         include_expected: true,
         ..Filter::default()
     };
-    match state.with_store(move |store| store.query(&probe)).await {
+    let pool = Arc::clone(&state.store);
+    let ready = state.with_store(move |store| {
+        pool.check_file()?;
+        store.query(&probe)
+    });
+    match ready.await {
         Ok(_) => "ok\n".into_response(),
         Err(error) => {
             tracing::warn!(error = %error, "store is not reachable");
@@ -323,16 +349,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     security((), ("bearer" = [])),
 )]
 async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let all = Filter {
-        include_expected: true,
-        ..Filter::default()
-    };
-    // NOTE: this reads every stored record at each scrape, so a scrape of millions of
-    // records is slow. A counting query in the store would fix it.
-    let records = state.with_store(move |store| store.query(&all)).await?;
+    let counts = state.with_store(|store| store.count_terminations()).await?;
     let text = state
         .metrics
-        .encode(&records)
+        .encode(&counts)
         .map_err(|error| ApiError::Internal(error.into()))?;
 
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -113,6 +113,12 @@ pub struct SummaryQuery {
     /// Start of the window: RFC 3339, or a duration before now such as `6h`; default 24 hours
     /// ago.
     since: Option<String>,
+    /// End of the window, in the same forms as `since`; default now.
+    until: Option<String>,
+    /// Only records of this namespace.
+    namespace: Option<String>,
+    /// Only records with this cause kind.
+    cause: Option<String>,
     /// Whether to include expected exits. Default `false`.
     all: Option<bool>,
 }

@@ -41,6 +41,44 @@ pub struct UpsertSummary {
     pub unchanged: usize,
 }
 
+/// The number of stored records with one namespace, cause and container kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminationCount {
+    pub namespace: String,
+    /// A [`CauseKind::as_str`] name.
+    pub cause: String,
+    /// A [`ContainerKind::as_str`](crate::model::ContainerKind::as_str) name.
+    pub container_kind: String,
+    pub count: u64,
+}
+
+/// The number of records with one namespace, cause, UTC hour and workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryCount {
+    pub namespace: String,
+    /// A [`CauseKind::as_str`] name.
+    pub cause: String,
+    /// Start of the UTC hour of [`Termination::occurred_at`], in seconds since the Unix epoch.
+    pub hour_start_second: i64,
+    /// The owner's kind, or `Pod` for a record without an owner.
+    pub workload_kind: String,
+    /// The owner's name, or the pod's name for a record without an owner.
+    pub workload_name: String,
+    pub count: u64,
+    /// The latest [`Termination::occurred_at`] of these records, in microseconds since the
+    /// Unix epoch.
+    pub last_sort_at: i64,
+}
+
+/// One record as its stored JSON text, with the sort key and id read from their columns.
+#[derive(Debug)]
+pub struct StoredRecord {
+    /// Microsecond of [`Termination::occurred_at`] since the Unix epoch.
+    pub sort_at: i64,
+    pub id: String,
+    pub json: Box<serde_json::value::RawValue>,
+}
+
 /// A durable collection of records, keyed by record id.
 pub trait Store {
     /// Inserts new records and merges the others into the stored ones, all or nothing.

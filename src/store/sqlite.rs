@@ -3,8 +3,9 @@
 //! Layout: one row per record in `termination`, with the full record as JSON in `record` and
 //! copies of the filtered fields in their own indexed columns. Events stay inside the JSON
 //! rather than in a child table, because nothing queries events apart from their record.
-//! Every read needs the whole record anyway, and a child table would add a join to every read
-//! and a delete-and-insert of the events to every merge.
+//! Every read of records needs the whole record anyway (counts read only the columns), and a
+//! child table would add a join to every read and a delete-and-insert of the events to every
+//! merge.
 //!
 //! Times are stored as microseconds since the Unix epoch, so filters and ordering compare
 //! times at microsecond precision. Kubernetes reports container times in whole seconds and
@@ -20,6 +21,8 @@
 //! wait for each other instead of failing. `synchronous = NORMAL` in WAL mode keeps the file
 //! consistent after a crash, but a power loss may drop the last committed transactions
 //! (SQLite documentation, "PRAGMA synchronous").
+
+mod counts;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,6 +62,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX termination_namespace_pod ON termination (namespace, pod, container, sort_at);
     CREATE INDEX termination_pod ON termination (pod, container, sort_at);
     CREATE INDEX termination_cause ON termination (cause_kind, sort_at);",
+    // Version 2: the columns that `podmortem serve` counts by, copied from the stored JSON of
+    // existing rows. `owner_kind` and `owner_name` are NULL for a record without an owner.
+    // `termination_count` starts with `sort_at`, so a count over a time window reads one
+    // range of this index, and it holds every counted column, so counting never reads the
+    // table's rows with their JSON.
+    "ALTER TABLE termination ADD COLUMN container_kind TEXT NOT NULL DEFAULT 'regular';
+    ALTER TABLE termination ADD COLUMN owner_kind TEXT;
+    ALTER TABLE termination ADD COLUMN owner_name TEXT;
+    UPDATE termination SET
+        container_kind = COALESCE(json_extract(record, '$.container_kind'), container_kind),
+        owner_kind = json_extract(record, '$.owner.kind'),
+        owner_name = json_extract(record, '$.owner.name');
+    CREATE INDEX termination_count ON termination
+        (sort_at, expected, namespace, cause_kind, container_kind, owner_kind, owner_name, pod);",
 ];
 
 /// The schema version this build writes and reads.
@@ -79,7 +96,7 @@ const PAGE_SIZE: i64 = 16 * 1024;
 const CACHE_SIZE_KIB: i64 = -64 * 1024;
 
 const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, finished_at, \
-                       observed_at, sort_at, record";
+                       observed_at, sort_at, record, container_kind, owner_kind, owner_name";
 
 /// A store in one SQLite file.
 #[derive(Debug)]
@@ -299,14 +316,15 @@ fn upsert_all(
         .map_err(sqlite_error(path, "prepare a read"))?;
     let mut insert = transaction
         .prepare_cached(&format!(
-            "INSERT INTO termination ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO termination ({COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))
         .map_err(sqlite_error(path, "prepare an insert"))?;
     let mut update = transaction
         .prepare_cached(
             "UPDATE termination SET namespace = ?2, pod = ?3, container = ?4, cause_kind = ?5, \
-             expected = ?6, finished_at = ?7, observed_at = ?8, sort_at = ?9, record = ?10 \
-             WHERE id = ?1",
+             expected = ?6, finished_at = ?7, observed_at = ?8, sort_at = ?9, record = ?10, \
+             container_kind = ?11, owner_kind = ?12, owner_name = ?13 WHERE id = ?1",
         )
         .map_err(sqlite_error(path, "prepare an update"))?;
 
@@ -346,7 +364,7 @@ fn upsert_all(
 }
 
 /// Returns the column values of a record, in the order of [`COLUMNS`].
-fn row_values(record: &Termination) -> Result<[Value; 10], Error> {
+fn row_values(record: &Termination) -> Result<[Value; 13], Error> {
     let json = serde_json::to_string(record).map_err(|source| Error::Encode {
         id: record.id.clone(),
         source,
@@ -365,15 +383,40 @@ fn row_values(record: &Termination) -> Result<[Value; 10], Error> {
         Value::Integer(observed_at),
         Value::Integer(micros(record.occurred_at())),
         Value::Text(json),
+        Value::Text(record.container_kind.as_str().to_owned()),
+        text_or_null(record.owner.as_ref().map(|owner| &owner.kind)),
+        text_or_null(record.owner.as_ref().map(|owner| &owner.name)),
     ])
+}
+
+fn text_or_null(text: Option<&String>) -> Value {
+    text.map_or(Value::Null, |text| Value::Text(text.clone()))
 }
 
 /// Builds the `SELECT` for a filter, with its parameters in order.
 fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
-    let mut sql = String::from("SELECT id, record FROM termination");
+    filter_sql_of("id, record", filter)
+}
+
+/// Builds the `SELECT` of `columns` for a filter, newest first, with its parameters in order.
+fn filter_sql_of(columns: &str, filter: &Filter) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {columns} FROM termination");
     sql.push_str(index_hint(filter));
-    sql.push_str(" WHERE 1 = 1");
     let mut params = Vec::new();
+    push_conditions(&mut sql, &mut params, filter);
+
+    // SQLite reads a negative LIMIT as no limit.
+    let limit = filter
+        .limit
+        .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+    sql.push_str(" ORDER BY sort_at DESC, seq DESC LIMIT ?");
+    params.push(Value::Integer(limit));
+    (sql, params)
+}
+
+/// Appends the `WHERE` clause of a filter's conditions (all but its limit) to `sql`.
+fn push_conditions(sql: &mut String, params: &mut Vec<Value>, filter: &Filter) {
+    sql.push_str(" WHERE 1 = 1");
     let mut condition = |clause: &str, value: Value| {
         sql.push_str(" AND ");
         sql.push_str(clause);
@@ -413,14 +456,6 @@ fn filter_sql(filter: &Filter) -> (String, Vec<Value>) {
         };
         condition(clause, Value::Integer(0));
     }
-
-    // SQLite reads a negative LIMIT as no limit.
-    let limit = filter
-        .limit
-        .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-    sql.push_str(" ORDER BY sort_at DESC, seq DESC LIMIT ?");
-    params.push(Value::Integer(limit));
-    (sql, params)
 }
 
 /// Returns the `INDEXED BY` clause for filters on a pod. Without statistics SQLite's planner
@@ -500,6 +535,100 @@ mod tests {
             })
             .unwrap();
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Returns a record with an owner, as JSON, and the same record without one.
+    fn owned_and_bare() -> (Termination, Termination) {
+        use crate::model::{ContainerKind, InstanceKey, Owner, Source};
+
+        let key = InstanceKey {
+            namespace: "shop",
+            pod: "api-0",
+            pod_uid: "uid-0",
+            container: "init-db",
+            container_kind: ContainerKind::Init,
+            restart_count: 0,
+        };
+        let mut owned = Termination::new(key, Source::Api, Timestamp::UNIX_EPOCH);
+        owned.owner = Some(Owner {
+            kind: "StatefulSet".into(),
+            name: "api".into(),
+        });
+        let bare = Termination::new(
+            InstanceKey {
+                pod: "lonely",
+                pod_uid: "uid-1",
+                container_kind: ContainerKind::Regular,
+                ..key
+            },
+            Source::Api,
+            Timestamp::UNIX_EPOCH,
+        );
+        (owned, bare)
+    }
+
+    #[test]
+    fn version_two_backfills_counted_columns() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("v1.db");
+        let (owned, bare) = owned_and_bare();
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(MIGRATIONS[0]).unwrap();
+            connection.pragma_update(None, "user_version", 1).unwrap();
+            for record in [&owned, &bare] {
+                let values = row_values(record).unwrap();
+                connection
+                    .execute(
+                        "INSERT INTO termination (id, namespace, pod, container, cause_kind, \
+                         expected, finished_at, observed_at, sort_at, record) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        rusqlite::params_from_iter(&values[..10]),
+                    )
+                    .unwrap();
+            }
+        }
+
+        let store = SqliteStore::open(&path).unwrap();
+        let mut statement = store
+            .connection
+            .prepare("SELECT container_kind, owner_kind, owner_name FROM termination ORDER BY pod")
+            .unwrap();
+        let rows: Vec<(String, Option<String>, Option<String>)> = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows[0],
+            (
+                "init".into(),
+                Some("StatefulSet".into()),
+                Some("api".into())
+            )
+        );
+        assert_eq!(rows[1], ("regular".into(), None, None));
+        assert_eq!(read_version(&store.connection, &path).unwrap(), 2);
+    }
+
+    #[test]
+    fn counts_read_only_the_count_index() {
+        let connection = Connection::open_in_memory().unwrap();
+        for step in MIGRATIONS {
+            connection.execute_batch(step).unwrap();
+        }
+        let sql = "EXPLAIN QUERY PLAN SELECT namespace, cause_kind, container_kind, COUNT(*) \
+                   FROM termination INDEXED BY termination_count \
+                   GROUP BY namespace, cause_kind, container_kind";
+        let plan: Vec<String> = connection
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |row| row.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("COVERING INDEX termination_count"), "{plan}");
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! Counting queries and reads of the stored JSON text, for `podmortem serve`. They read the
+//! columns of the `termination_count` index and never decode a record.
+
+use rusqlite::types::Value;
+use serde_json::value::RawValue;
+
+use super::{SqliteStore, filter_sql_of, push_conditions};
+use crate::store::{Error, Filter, StoredRecord, SummaryCount, TerminationCount};
+
+/// Microseconds in one hour.
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+impl SqliteStore {
+    /// Counts every stored record, expected exits included, by namespace, cause and
+    /// container kind.
+    pub fn count_terminations(&self) -> Result<Vec<TerminationCount>, Error> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT namespace, cause_kind, container_kind, COUNT(*) \
+                 FROM termination INDEXED BY termination_count \
+                 GROUP BY namespace, cause_kind, container_kind",
+            )
+            .map_err(self.error("prepare a count"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(TerminationCount {
+                    namespace: row.get(0)?,
+                    cause: row.get(1)?,
+                    container_kind: row.get(2)?,
+                    count: count_at(row, 3)?,
+                })
+            })
+            .map_err(self.error("count records"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.error("read a count"))
+    }
+
+    /// Counts the records that match `filter` (its limit aside) by namespace, cause, UTC hour
+    /// and workload. The workload is the record's owner as stored, or the pod itself (kind
+    /// `Pod`) when the record has no owner or an owner without a name.
+    pub fn count_summary(&self, filter: &Filter) -> Result<Vec<SummaryCount>, Error> {
+        // `sort_at / HOUR` truncates toward zero, so a time before 1970 subtracts one more
+        // hour to land on the start of its own hour.
+        let mut sql = format!(
+            "SELECT namespace, cause_kind, \
+                 (sort_at / {HOUR_MICROS} - (sort_at % {HOUR_MICROS} < 0)) * 3600, \
+                 CASE WHEN COALESCE(owner_name, '') = '' THEN 'Pod' ELSE owner_kind END, \
+                 CASE WHEN COALESCE(owner_name, '') = '' THEN pod ELSE owner_name END, \
+                 COUNT(*), MAX(sort_at) \
+             FROM termination INDEXED BY termination_count"
+        );
+        let mut params: Vec<Value> = Vec::new();
+        push_conditions(&mut sql, &mut params, filter);
+        sql.push_str(" GROUP BY 1, 2, 3, 4, 5");
+
+        let mut statement = self
+            .connection
+            .prepare_cached(&sql)
+            .map_err(self.error("prepare a count"))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params), |row| {
+                Ok(SummaryCount {
+                    namespace: row.get(0)?,
+                    cause: row.get(1)?,
+                    hour_start_second: row.get(2)?,
+                    workload_kind: row.get(3)?,
+                    workload_name: row.get(4)?,
+                    count: count_at(row, 5)?,
+                    last_sort_at: row.get(6)?,
+                })
+            })
+            .map_err(self.error("count records"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.error("read a count"))
+    }
+
+    /// Returns the records that match `filter` as their stored JSON text, in the order of
+    /// [`Store::query`](crate::store::Store::query). The text is checked to be JSON but not
+    /// decoded into a record.
+    pub fn query_json(&self, filter: &Filter) -> Result<Vec<StoredRecord>, Error> {
+        let (sql, params) = filter_sql_of("sort_at, id, record", filter);
+        let mut statement = self
+            .connection
+            .prepare_cached(&sql)
+            .map_err(self.error("prepare a query"))?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params))
+            .map_err(self.error("query records"))?;
+
+        let mut records = Vec::new();
+        while let Some(row) = rows.next().map_err(self.error("read a record"))? {
+            let sort_at: i64 = row.get(0).map_err(self.error("read a record"))?;
+            let id: String = row.get(1).map_err(self.error("read a record"))?;
+            let text: String = row.get(2).map_err(self.error("read a record"))?;
+            let json = RawValue::from_string(text).map_err(|source| Error::Decode {
+                path: self.path.clone(),
+                id: id.clone(),
+                source,
+            })?;
+            records.push(StoredRecord { sort_at, id, json });
+        }
+        Ok(records)
+    }
+}
+
+/// Reads a `COUNT(*)` column, which SQLite returns as a non-negative 64-bit integer.
+fn count_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    let count: i64 = row.get(index)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
