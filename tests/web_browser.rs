@@ -401,7 +401,9 @@ async fn pages_render_and_escape_records() {
         format!("evidence {SCRIPT_TAG}"),
         format!("event {IMG_TAG} \"quoted\""),
         format!("stdout {IMG_TAG}"),
-        format!("panic: {SCRIPT_TAG}\u{7}\u{1b}[31m red"),
+        // Control characters show as their Unicode control pictures: BEL and ESC.
+        format!("panic: {SCRIPT_TAG}\u{2407}\u{241b}[31m red"),
+        format!("stdout {IMG_TAG} \u{2400}\u{2408}\u{241b}[0m"),
     ] {
         assert!(text.contains(&expected), "page text lacks `{expected}`");
     }

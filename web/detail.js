@@ -3,7 +3,16 @@
 
 import { getJson } from "./api.js";
 import { causeBadge } from "./causes.js";
-import { el, formatTime, path, replaceChildren, stateMessage, timeElement, withQuery } from "./dom.js";
+import {
+  el,
+  formatTime,
+  path,
+  replaceChildren,
+  stateMessage,
+  timeElement,
+  visibleControls,
+  withQuery,
+} from "./dom.js";
 import { occurredAt, podPath } from "./list.js";
 
 // Log lines longer than this many characters show only their start until the user asks
@@ -170,7 +179,8 @@ function eventsSection(record) {
   );
 }
 
-function logLineText(text) {
+function logLineText(raw) {
+  const text = visibleControls(raw);
   const span = el("span", { class: "log-text" });
   if (text.length <= LONG_LINE_CHARS) {
     span.append(document.createTextNode(text));

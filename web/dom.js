@@ -44,9 +44,18 @@ function append(parent, children) {
     if (child instanceof Node) {
       parent.append(child);
     } else {
-      parent.append(document.createTextNode(String(child)));
+      parent.append(document.createTextNode(visibleControls(String(child))));
     }
   }
+}
+
+// Returns `text` with control characters other than tab and newline replaced by their
+// Unicode control pictures (ESC becomes U+241B), so terminal escapes in log lines and
+// messages show as what they are instead of as blank boxes.
+export function visibleControls(text) {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (char) =>
+    char === "\u007f" ? "\u2421" : String.fromCharCode(0x2400 + char.charCodeAt(0)),
+  );
 }
 
 // Removes every child of `node` and appends `children` in their place.
