@@ -68,6 +68,15 @@ pub struct Termination {
 }
 
 impl Termination {
+    /// Returns the kind and name of the workload this record counts under: its workload, else
+    /// its owner, else the pod itself with kind `Pod`.
+    pub fn counted_workload(&self) -> (&str, &str) {
+        match self.workload.as_ref().or(self.owner.as_ref()) {
+            Some(owner) if !owner.name.is_empty() => (&owner.kind, &owner.name),
+            _ => ("Pod", &self.pod),
+        }
+    }
+
     /// Returns an undiagnosed record of one instance with only its identity filled in: the pod,
     /// the container and its restart number, and where and when it was observed.
     pub fn new(instance: InstanceKey<'_>, source: Source, observed_at: Timestamp) -> Self {

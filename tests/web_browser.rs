@@ -157,7 +157,7 @@ async fn pages_render_and_escape_records() {
     let first_workload = browser.wait_for("table.workloads tbody tr").await;
     let first_workload_text = browser.text(&first_workload).await;
     assert!(
-        first_workload_text.contains("ledger-5b8c9d7f6"),
+        first_workload_text.contains("Deployment/ledger"),
         "{first_workload_text}"
     );
     assert!(

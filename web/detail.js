@@ -90,6 +90,16 @@ function diagnosisSection(record) {
   );
 }
 
+// Returns a link to the list of the record's workload, or null when the record has none.
+function workloadLink(record) {
+  const workload = record.workload ?? record.owner;
+  if (!workload || !workload.name) {
+    return null;
+  }
+  const name = `${workload.kind}/${workload.name}`;
+  return el("a", { href: withQuery("/terminations", { namespace: record.namespace, workload: name }) }, name);
+}
+
 function exitSection(record) {
   const owner = record.owner ? `${record.owner.kind}/${record.owner.name}` : null;
   return section(
@@ -105,6 +115,7 @@ function exitSection(record) {
       ["Observed", timeElement(record.observed_at)],
       ["Node", record.node],
       ["Cluster", record.cluster],
+      ["Workload", workloadLink(record)],
       ["Owner", owner],
       ["Image", record.image],
       ["Container kind", record.container_kind],

@@ -6,12 +6,6 @@ import { CAUSES, causeBadge } from "./causes.js";
 import { el, path, replaceChildren, stateMessage, timeElement, withQuery } from "./dom.js";
 
 const PAGE_SIZE = 50;
-// With a workload filter, the API has no matching parameter, so the page reads API pages
-// of this size and keeps the records of that owner.
-const WORKLOAD_SCAN_PAGE = 500;
-// Maximum API pages read for one displayed page of a workload filter, so that a rare
-// workload in a large store does not read the whole store at once.
-const WORKLOAD_SCAN_MAX_PAGES = 10;
 
 // URL query parameters of the list, in form order. `all`, `cursor` and `workload` are
 // handled apart from the text fields.
@@ -206,6 +200,7 @@ function apiQuery(filters, cursor, limit) {
     pod: filters.pod,
     container: filters.container,
     cause: filters.cause,
+    workload: filters.workload,
     since: filters.since,
     until: filters.until,
     all: filters.all,
@@ -214,42 +209,12 @@ function apiQuery(filters, cursor, limit) {
   });
 }
 
-// Reads one displayed page. Without a workload filter that is one API page. With one, it
-// reads API pages until PAGE_SIZE records of that owner are found, the store has no older
-// records, or WORKLOAD_SCAN_MAX_PAGES pages were read.
-// NOTE: the API has no owner filter, so a workload page can hold fewer records than
-// PAGE_SIZE, or none, while older ones exist. Its Older button continues the scan.
+// Reads one displayed page.
 async function readPage(filters, signal) {
-  if (!filters.workload) {
-    return getJson(apiQuery(filters, filters.cursor, PAGE_SIZE), { signal });
-  }
-  const [kind, ...nameParts] = filters.workload.split("/");
-  const name = nameParts.join("/");
-  const items = [];
-  let cursor = filters.cursor;
-  for (let scanned = 0; scanned < WORKLOAD_SCAN_MAX_PAGES; scanned += 1) {
-    const page = await getJson(apiQuery(filters, cursor, WORKLOAD_SCAN_PAGE), { signal });
-    for (const record of page.items) {
-      const matches =
-        kind === "Pod"
-          ? !record.owner && record.pod === name
-          : record.owner?.kind === kind && record.owner?.name === name;
-      if (matches) {
-        items.push(record);
-      }
-    }
-    cursor = page.next_cursor;
-    if (!cursor || items.length >= PAGE_SIZE) {
-      break;
-    }
-  }
-  return { items, next_cursor: cursor };
+  return getJson(apiQuery(filters, filters.cursor, PAGE_SIZE), { signal });
 }
 
-function emptyMessage(filters, hasOlder) {
-  if (filters.workload && hasOlder) {
-    return "No exits of this workload among the records read so far. Older reads further back.";
-  }
+function emptyMessage(filters) {
   const filtered =
     filters.namespace || filters.pod || filters.container || filters.cause || filters.workload;
   if (filters.since || filters.until) {
@@ -276,7 +241,7 @@ export async function renderList({ main, url, signal, navigate }) {
         { class: "workload-filter" },
         "Workload ",
         el("strong", {}, filters.workload),
-        " (matched in the page from each record's owner). ",
+        ". ",
         el("a", { href: withQuery("/terminations", without) }, "Show all workloads"),
       ),
     );
@@ -288,7 +253,7 @@ export async function renderList({ main, url, signal, navigate }) {
   const summary = filters.cursor ? `${count} older ${noun}` : `${count} newest ${noun}`;
   results.append(el("h2", { id: "results-heading", class: "visually-hidden" }, "Results"));
   if (count === 0) {
-    results.append(stateMessage("empty", emptyMessage(filters, Boolean(page.next_cursor))));
+    results.append(stateMessage("empty", emptyMessage(filters)));
   } else {
     results.append(recordsTable(page.items, { caption: summary }));
   }

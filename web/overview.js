@@ -235,8 +235,8 @@ function countsTable(id, title, columnName, counts, cell, link) {
   );
 }
 
-// Returns the list link of a workload: pods without an owner filter by pod name, and
-// owned pods by their owner, which the list matches in the page.
+// Returns the list link of a workload: pods without an owner filter by pod name, and the
+// others by the workload.
 function workloadLink(workload, windowName) {
   if (workload.kind === "Pod") {
     return listLink(windowName, { namespace: workload.namespace, pod: workload.name });

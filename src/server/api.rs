@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use super::AppState;
 use super::error::ApiError;
 use super::openapi::{ErrorBody, ListQuery, PodQuery, SummaryQuery};
-use crate::cli::common::parse_time_bound;
+use crate::cli::common::{parse_time_bound, parse_workload};
 use crate::model::{CauseKind, Termination};
 use crate::store::{Filter, SqliteStore, Store, StoredRecord};
 pub use summary::{Summary, WorkloadCount};
@@ -29,11 +29,12 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 1000;
 
 /// Query parameters that `GET /api/v1/terminations` accepts.
-pub const LIST_PARAMETERS: [&str; 9] = [
+pub const LIST_PARAMETERS: [&str; 10] = [
     "namespace",
     "pod",
     "container",
     "cause",
+    "workload",
     "since",
     "until",
     "all",
@@ -207,7 +208,10 @@ pub async fn summary(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Summary>, ApiError> {
-    reject_unknown(&params, &["since", "until", "namespace", "cause", "all"])?;
+    reject_unknown(
+        &params,
+        &["since", "until", "namespace", "cause", "workload", "all"],
+    )?;
     let now = Timestamp::now();
     let mut filter = parse_filter(&params, now)?;
     let since = *filter
@@ -317,6 +321,12 @@ fn parse_filter(params: &HashMap<String, String>, now: Timestamp) -> Result<Filt
             })
         })
         .transpose()?;
+    let workload = params
+        .get("workload")
+        .map(|value| {
+            parse_workload(value).map_err(|reason| ApiError::invalid("workload", value, reason))
+        })
+        .transpose()?;
     let since = params
         .get("since")
         .map(|value| parse_time(value, "since", now))
@@ -331,6 +341,7 @@ fn parse_filter(params: &HashMap<String, String>, now: Timestamp) -> Result<Filt
         pod: text("pod"),
         container: text("container"),
         cause,
+        workload,
         since,
         until,
         include_expected: parse_bool(params.get("all"), "all")?,

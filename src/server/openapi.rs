@@ -73,6 +73,9 @@ pub struct ListQuery {
     container: Option<String>,
     /// Only records with this cause kind, such as `oom_killed`.
     cause: Option<String>,
+    /// Only records of this workload, `KIND/NAME`: the Deployment, StatefulSet, DaemonSet,
+    /// CronJob or Job above the pod (`Deployment/api`), or `Pod/NAME` for a pod without one.
+    workload: Option<String>,
     /// Only records that occurred at or after this time: RFC 3339, or a duration before now
     /// such as `2h` or `7d`.
     since: Option<String>,
@@ -119,6 +122,8 @@ pub struct SummaryQuery {
     namespace: Option<String>,
     /// Only records with this cause kind.
     cause: Option<String>,
+    /// Only records of this workload, `KIND/NAME`.
+    workload: Option<String>,
     /// Whether to include expected exits. Default `false`.
     all: Option<bool>,
 }

@@ -82,6 +82,11 @@ impl Exit<'_> {
             kind: kind.into(),
             name: name.into(),
         });
+        // The Deployment controller labels pods with the hash that ends their ReplicaSet's name.
+        record.workload = record.owner.as_ref().map(|owner| {
+            let template_hash = owner.name.rsplit_once('-').map(|(_, hash)| hash);
+            podmortem::detect::workload_of(owner, template_hash)
+        });
         record.finished_at = Some(ago(now, minutes_ago));
         record.started_at = Some(ago(now, minutes_ago + ran));
         record.observed_at = ago(now, minutes_ago) + SignedDuration::from_secs(3);
