@@ -7,6 +7,7 @@
 //! [`pool::READ_CONNECTIONS`], because a connection is not shared between threads.
 
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod pool;
@@ -29,6 +30,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::store::{Filter, SqliteStore, Store};
+use cache::RefreshCache;
 use error::ApiError;
 use metrics::{Metrics, RequestLabels};
 use pool::{READ_CONNECTIONS, ReadPool};
@@ -81,11 +83,18 @@ pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
     Ok(token)
 }
 
+/// Maximum number of cached summary bodies, each for one set of query parameters.
+const SUMMARY_CACHE_ENTRIES: usize = 64;
+
 /// Shared state of every handler: the store, the metrics and the optional token.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<ReadPool>,
     metrics: Arc<Metrics>,
+    /// Summary bodies by their sorted query parameters.
+    summaries: Arc<RefreshCache<Vec<(String, String)>, axum::body::Bytes>>,
+    /// The encoded text of `podmortem_terminations_total`.
+    termination_counts: Arc<RefreshCache<(), String>>,
     token: Option<Arc<str>>,
 }
 
@@ -95,6 +104,8 @@ impl AppState {
         AppState {
             store: Arc::new(ReadPool::new(store, READ_CONNECTIONS)),
             metrics: Arc::new(Metrics::new()),
+            summaries: Arc::new(RefreshCache::new(SUMMARY_CACHE_ENTRIES)),
+            termination_counts: Arc::new(RefreshCache::new(1)),
             token: token.map(Arc::from),
         }
     }
@@ -243,10 +254,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let counts = state.with_store(|store| store.count_terminations()).await?;
+    let compute_state = state.clone();
+    let terminations = state
+        .termination_counts
+        .get((), move || async move {
+            let counts = compute_state
+                .with_store(|store| store.count_terminations())
+                .await?;
+            metrics::encode_terminations(&counts).map_err(|error| ApiError::Internal(error.into()))
+        })
+        .await?;
     let text = state
         .metrics
-        .encode(&counts)
+        .encode(&terminations)
         .map_err(|error| ApiError::Internal(error.into()))?;
 
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
