@@ -1,9 +1,9 @@
 //! Realistic records for the `podmortem serve` load benchmark, from a fixed-seed generator.
 //!
-//! The mix is an assumption modelled on busy clusters, not a measurement: 40 namespaces of
-//! uneven size, eight workloads each (Deployments through their ReplicaSets, StatefulSets,
-//! DaemonSets, Jobs and a few pods without an owner), causes weighted toward application
-//! errors, OOM kills and probe failures, and a log tail of 20 lines per record.
+//! The mix is an assumption modelled on busy clusters, not a measurement. It has 40 namespaces
+//! of uneven size with eight workloads each: Deployments through their ReplicaSets,
+//! StatefulSets, DaemonSets, Jobs and a few pods without an owner. Causes are weighted toward
+//! application errors, OOM kills and probe failures, and each record has 20 log lines.
 
 use jiff::{SignedDuration, Timestamp};
 use podmortem::model::{
@@ -104,7 +104,7 @@ fn mix(seed: u64) -> u64 {
 /// Returns the `n`th of `total` records, whose times end at `newest`.
 pub fn record(n: u64, total: u64, newest: Timestamp) -> Termination {
     let draw = |salt: u64| mix(n.wrapping_mul(16).wrapping_add(salt));
-    // Squaring a uniform draw makes the first namespaces the busiest, as in real clusters.
+    // Squaring a uniform draw gives the first few namespaces most of the records.
     let uniform = (draw(1) % 10_000) as f64 / 10_000.0;
     let namespace = NAMESPACES[(uniform * uniform * NAMESPACES.len() as f64) as usize];
     let app_index = (draw(2) % APPS.len() as u64) as usize;

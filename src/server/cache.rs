@@ -35,7 +35,7 @@ struct Entry<V> {
     refreshing: bool,
 }
 
-/// What a lookup found: a result to return, and whether the caller must refresh it.
+/// The outcome of a lookup: a result to return, and whether the caller must refresh it.
 enum Lookup<V> {
     Fresh(Arc<V>),
     Stale { value: Arc<V>, refresh: bool },

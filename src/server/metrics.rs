@@ -2,8 +2,9 @@
 //!
 //! `podmortem_terminations_total` is counted in the store, so it counts every stored record
 //! (expected exits included) and survives restarts of the server. The count is cached and may
-//! be up to 30 s old (`server::cache`), because counting a million records takes seconds. The
-//! HTTP counter and the store latency histogram are kept in memory since the server started.
+//! be up to 30 s old (`server::cache`), because counting a million records takes about a
+//! second. The HTTP counter and the store latency histogram are kept in memory since the
+//! server started.
 
 use prometheus_client::encoding::{EncodeLabelSet, text};
 use prometheus_client::metrics::counter::Counter;

@@ -1,5 +1,5 @@
-//! Counting queries and reads of the stored JSON text, for `podmortem serve`. They read the
-//! columns of the `termination_count` index and never decode a record.
+//! Counting queries and reads of the stored JSON text, for `podmortem serve`. The counts read
+//! only the columns of the `termination_count` index, and nothing here decodes a record.
 
 use rusqlite::types::Value;
 
