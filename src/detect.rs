@@ -171,6 +171,50 @@ pub fn real_time(time: Option<&Time>) -> Option<Timestamp> {
     (time > Timestamp::UNIX_EPOCH).then_some(time)
 }
 
+/// Label that the Deployment controller puts on the pods of each of its ReplicaSets.
+const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// Returns the workload above a pod's controlling `owner`.
+///
+/// The Deployment controller names each ReplicaSet `<deployment>-<hash>` and labels its pods
+/// `pod-template-hash=<hash>`, so a ReplicaSet owner whose name ends in the pod's hash belongs
+/// to that Deployment. The CronJob controller names each Job `<cronjob>-<scheduled time in
+/// minutes since 1970>`.
+pub fn workload_of(owner: &Owner, template_hash: Option<&str>) -> Owner {
+    let parent = |kind: &str, name: &str| Owner {
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+    };
+    match owner.kind.as_str() {
+        "ReplicaSet" => {
+            let deployment = template_hash
+                .filter(|hash| !hash.is_empty())
+                .and_then(|hash| owner.name.strip_suffix(hash))
+                .and_then(|rest| rest.strip_suffix('-'))
+                .filter(|name| !name.is_empty());
+            match deployment {
+                Some(name) => parent("Deployment", name),
+                None => owner.clone(),
+            }
+        }
+        "Job" => match owner.name.rsplit_once('-') {
+            Some((name, minutes)) if !name.is_empty() && is_schedule_minute(minutes) => {
+                parent("CronJob", name)
+            }
+            _ => owner.clone(),
+        },
+        _ => owner.clone(),
+    }
+}
+
+/// Returns whether `text` is an eight-digit minute count (1989 to about 2160), as the CronJob
+/// controller appends to the names of its Jobs.
+///
+/// NOTE: a Job created by hand with a name such as `backup-28500000` is taken as a CronJob's.
+fn is_schedule_minute(text: &str) -> bool {
+    text.len() == 8 && text.bytes().all(|byte| byte.is_ascii_digit()) && !text.starts_with('0')
+}
+
 /// Fields every record of one pod shares.
 struct PodIdentity {
     namespace: String,
@@ -178,6 +222,7 @@ struct PodIdentity {
     pod_uid: String,
     node: Option<String>,
     owner: Option<Owner>,
+    workload: Option<Owner>,
     pod_reason: Option<String>,
     pod_message: Option<String>,
 }
@@ -199,6 +244,17 @@ impl PodIdentity {
             .iter()
             .flatten()
             .find(|owner| owner.controller == Some(true));
+        let owner = owner.map(|owner| Owner {
+            kind: owner.kind.clone(),
+            name: owner.name.clone(),
+        });
+        let template_hash = metadata
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(POD_TEMPLATE_HASH));
+        let workload = owner
+            .as_ref()
+            .map(|owner| workload_of(owner, template_hash.map(String::as_str)));
         let status = pod.status.as_ref();
         PodIdentity {
             namespace,
@@ -208,10 +264,8 @@ impl PodIdentity {
                 .spec
                 .as_ref()
                 .and_then(|spec| non_empty(spec.node_name.as_deref())),
-            owner: owner.map(|owner| Owner {
-                kind: owner.kind.clone(),
-                name: owner.name.clone(),
-            }),
+            owner,
+            workload,
             pod_reason: status.and_then(|status| non_empty(status.reason.as_deref())),
             pod_message: status.and_then(|status| non_empty(status.message.as_deref())),
         }
@@ -235,6 +289,7 @@ impl PodIdentity {
         let mut record = Termination::new(key, observation.source, observation.observed_at);
         record.node = self.node.clone();
         record.owner = self.owner.clone();
+        record.workload = self.workload.clone();
         record.pod_reason = self.pod_reason.clone();
         record.pod_message = self.pod_message.clone();
         record
@@ -748,8 +803,66 @@ mod tests {
             let owner = record.owner.as_ref().unwrap();
             assert_eq!(owner.kind, "Job");
             assert_eq!(owner.name, "nightly-report");
+            assert_eq!(record.workload.as_ref(), Some(owner));
             assert_eq!(record.restart_count, 0);
             assert_eq!(record.exit_code, Some(1));
+        }
+    }
+
+    #[test]
+    fn workload_follows_owner_names() {
+        let owner = |kind: &str, name: &str| Owner {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+        };
+        let cases = [
+            (
+                owner("ReplicaSet", "api-7d9f8c6b5d"),
+                Some("7d9f8c6b5d"),
+                owner("Deployment", "api"),
+            ),
+            (
+                owner("ReplicaSet", "api-7d9f8c6b5d"),
+                Some("5c8d7f9b6"),
+                owner("ReplicaSet", "api-7d9f8c6b5d"),
+            ),
+            (
+                owner("ReplicaSet", "api-7d9f8c6b5d"),
+                None,
+                owner("ReplicaSet", "api-7d9f8c6b5d"),
+            ),
+            (
+                owner("ReplicaSet", "7d9f8c6b5d"),
+                Some("7d9f8c6b5d"),
+                owner("ReplicaSet", "7d9f8c6b5d"),
+            ),
+            (
+                owner("Job", "report-28461330"),
+                None,
+                owner("CronJob", "report"),
+            ),
+            (
+                owner("Job", "nightly-report"),
+                None,
+                owner("Job", "nightly-report"),
+            ),
+            (
+                owner("Job", "report-2846"),
+                None,
+                owner("Job", "report-2846"),
+            ),
+            (
+                owner("StatefulSet", "render"),
+                Some("abc"),
+                owner("StatefulSet", "render"),
+            ),
+        ];
+        for (given, hash, expected) in cases {
+            assert_eq!(
+                workload_of(&given, hash),
+                expected,
+                "{given:?} with {hash:?}"
+            );
         }
     }
 

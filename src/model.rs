@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// One container instance that exited, with podmortem's diagnosis of why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Termination {
     /// Stable id derived from pod uid, container name and restart number, see [`termination_id`].
     pub id: String,
@@ -21,6 +21,11 @@ pub struct Termination {
     pub node: Option<String>,
     /// Controlling owner reference of the pod, if any.
     pub owner: Option<Owner>,
+    /// The workload a person manages: the Deployment of a ReplicaSet owner or the CronJob of a
+    /// Job owner when their names show it, else the owner. Records stored before this field
+    /// existed read it as `None`.
+    #[serde(default)]
+    pub workload: Option<Owner>,
     pub container: String,
     pub container_kind: ContainerKind,
     pub image: Option<String>,
@@ -63,6 +68,15 @@ pub struct Termination {
 }
 
 impl Termination {
+    /// Returns the kind and name of the workload this record counts under: its workload, else
+    /// its owner, else the pod itself with kind `Pod`.
+    pub fn counted_workload(&self) -> (&str, &str) {
+        match self.workload.as_ref().or(self.owner.as_ref()) {
+            Some(owner) if !owner.name.is_empty() => (&owner.kind, &owner.name),
+            _ => ("Pod", &self.pod),
+        }
+    }
+
     /// Returns an undiagnosed record of one instance with only its identity filled in: the pod,
     /// the container and its restart number, and where and when it was observed.
     pub fn new(instance: InstanceKey<'_>, source: Source, observed_at: Timestamp) -> Self {
@@ -74,6 +88,7 @@ impl Termination {
             pod_uid: instance.pod_uid.to_owned(),
             node: None,
             owner: None,
+            workload: None,
             container: instance.container.to_owned(),
             container_kind: instance.container_kind,
             image: None,
@@ -130,14 +145,14 @@ pub struct InstanceKey<'a> {
 }
 
 /// The controlling owner of a pod (`metadata.ownerReferences[]` with `controller: true`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Owner {
     pub kind: String,
     pub name: String,
 }
 
 /// Section of the pod spec that declares a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContainerKind {
     Regular,
@@ -160,7 +175,7 @@ impl ContainerKind {
 }
 
 /// Origin of a record's `log_tail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogSource {
     /// `pods/log?previous=true`.
@@ -174,7 +189,7 @@ pub enum LogSource {
 }
 
 /// Kind of reader that produced a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The live cluster API.
@@ -186,7 +201,7 @@ pub enum Source {
 }
 
 /// podmortem's diagnosis of one exit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cause {
     pub kind: CauseKind,
     /// One sentence for a person.
@@ -213,7 +228,7 @@ impl Cause {
 }
 
 /// The kinds of cause podmortem can diagnose. The snake_case names are part of the JSON form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseKind {
     OomKilled,
@@ -304,7 +319,7 @@ impl std::fmt::Display for CauseKind {
 }
 
 /// The output stream a log line was written to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Stdout,
@@ -312,7 +327,7 @@ pub enum Stream {
 }
 
 /// One logical line of container output, with partial records already joined.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogLine {
     /// Time the runtime stamped on the line (on its first record when it was split).
     pub time: Option<Timestamp>,
@@ -325,7 +340,7 @@ pub struct LogLine {
 }
 
 /// An event related to an exit, reduced to what a person needs to read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
     /// `Normal` or `Warning`.
     #[serde(rename = "type")]
@@ -351,7 +366,7 @@ pub struct EventRecord {
 }
 
 /// A reference to a Kubernetes object, as events carry it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ObjectRef {
     pub kind: String,
     pub namespace: Option<String>,

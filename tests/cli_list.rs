@@ -302,3 +302,27 @@ fn database_path_from_xdg_data_home() {
 
     assert_eq!(pods_of(&stdout(&output)).len(), 4);
 }
+
+#[test]
+fn workload_flag_filters_by_workload() {
+    let (_folder, db) = filled_db(&store_fixtures::all());
+
+    let deployment = list(&db, &["--workload", "Deployment/api", "-o", "json"]);
+    let cron_job = list(
+        &db,
+        &["--workload", "CronJob/report", "--all", "-o", "json"],
+    );
+
+    assert_eq!(pods_of(&stdout(&deployment)), ["api-7d9f8c6b5d-x2k4q"]);
+    assert_eq!(pods_of(&stdout(&cron_job)), ["report-28461330-7xk2p"]);
+}
+
+#[test]
+fn workload_without_kind_is_rejected() {
+    let (_folder, db) = filled_db(&store_fixtures::all());
+
+    let output = list(&db, &["--workload", "api"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("KIND/NAME"), "{}", stderr(&output));
+}

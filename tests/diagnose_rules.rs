@@ -26,6 +26,7 @@ fn record(exit_code: Option<i64>, reason: Option<&str>) -> Termination {
         pod_uid: "uid-1".to_owned(),
         node: Some("node-1".to_owned()),
         owner: None,
+        workload: None,
         container: "app".to_owned(),
         container_kind: ContainerKind::Regular,
         image: None,

@@ -317,7 +317,7 @@ async fn summary_counts_by_hour_and_cause() {
 }
 
 #[tokio::test]
-async fn summary_groups_workloads_by_owner() {
+async fn summary_groups_by_workload() {
     let mut records = all();
     for (n, pod) in ["api-7d9f8c6b5d-a1b2c", "api-7d9f8c6b5d-d3e4f"]
         .into_iter()
@@ -343,8 +343,8 @@ async fn summary_groups_workloads_by_owner() {
         top[0],
         serde_json::json!({
             "namespace": "shop",
-            "kind": "ReplicaSet",
-            "name": "api-7d9f8c6b5d",
+            "kind": "Deployment",
+            "name": "api",
             "count": 3,
             "last_at": "2024-02-07T15:30:00Z",
             "by_cause": {"oom_killed": 3},
@@ -358,6 +358,37 @@ async fn summary_groups_workloads_by_owner() {
     assert_eq!(cart["namespace"], "shop");
     assert_eq!(cart["count"], 1);
     assert_eq!(cart["by_cause"], serde_json::json!({"app_error": 1}));
+}
+
+#[tokio::test]
+async fn list_filters_by_workload() {
+    let server = TestServer::start(&all(), None).await;
+    let cases: [(&str, &[&str]); 5] = [
+        ("workload=Deployment/api", &[OOM_POD]),
+        ("workload=Deployment/web&namespace=web", &[WEB_POD]),
+        ("workload=StatefulSet/render", &[RENDER_POD]),
+        ("workload=Pod/cart-6f7b9d8c4-z9x8w", &[CART_POD]),
+        ("workload=CronJob/report&all=true", &[REPORT_POD]),
+    ];
+    for (query, expected) in cases {
+        let (status, page) = server.json(&format!("/api/v1/terminations?{query}")).await;
+        assert_eq!(status, 200, "{query}");
+        assert_eq!(pods(&page), expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_workload_names_the_parameter() {
+    let server = TestServer::start(&all(), None).await;
+    for value in ["Deployment", "/api", "Deployment/", "a/b/c"] {
+        let (status, body) = server
+            .json(&format!("/api/v1/terminations?workload={value}"))
+            .await;
+        let message = body["error"].as_str().unwrap();
+        assert_eq!(status, 400, "{value}");
+        assert!(message.contains("`workload`"), "{message}");
+        assert!(message.contains("KIND/NAME"), "{message}");
+    }
 }
 
 #[tokio::test]

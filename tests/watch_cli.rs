@@ -191,3 +191,117 @@ users:
     assert!(status.success(), "{status:?}: {stderr}");
     assert_eq!(records[0].cluster.as_deref(), Some("staging-eu"));
 }
+
+/// Reads stderr on a thread until the server's `listening` line and returns the address it
+/// names, with a receiver of everything stderr holds from then on.
+fn listening_address(
+    stderr: std::process::ChildStderr,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let line = received
+            .recv_timeout(DEADLINE)
+            .expect("podmortem watch printed no `listening` line");
+        if let Some(start) = line.find("address=") {
+            let rest = &line[start + "address=".len()..];
+            let address = rest.split_whitespace().next().unwrap().to_owned();
+            return (address, received);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_flag_serves_records_and_watch_health() {
+    let server = TestApiServer::start().await.unwrap();
+    let db = TempDb::new();
+    let kubeconfig = db.dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    server.create_pod(&simple_pod(NAMESPACE, "web")).unwrap();
+    let mut child = spawn_watch(&kubeconfig, &db.path, &["--serve", "127.0.0.1:0"]);
+    let (address, stderr) = listening_address(child.stderr.take().unwrap());
+    wait_for_watches(&server).await;
+
+    server
+        .set_log(NAMESPACE, "web", "app", false, "panic: nil map\n")
+        .unwrap();
+    server
+        .kubelet_restart(NAMESPACE, "web", "app", &exit(2, "Error"))
+        .unwrap();
+    wait_for(&db.path, "the exit", |records| !records.is_empty()).await;
+
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("http://{address}{path}")).send();
+    let page: serde_json::Value = get("/api/v1/terminations")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ready = get("/readyz").await.unwrap().status();
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    let (status, _) = terminate(child);
+    let log: Vec<String> = stderr.iter().collect();
+    let log = log.join("\n");
+
+    assert!(status.success(), "{status:?}: {log}");
+    assert_eq!(page["items"][0]["pod"], "web");
+    assert_eq!(page["items"][0]["log_tail"][0]["text"], "panic: nil map");
+    assert_eq!(ready, 200);
+    for line in [
+        "podmortem_watch_connected{resource=\"pods\"} 1",
+        "podmortem_watch_lists_total{resource=\"pods\"} 1",
+        "podmortem_watch_exits_found_total 1",
+        "podmortem_log_fetches_total{outcome=\"fetched\"} 1",
+        "podmortem_watch_records_committed_total 1",
+        "podmortem_watch_records_pending 0",
+    ] {
+        assert!(
+            metrics.lines().any(|text| text == line),
+            "no `{line}` in\n{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("podmortem_terminations_total{namespace=\"shop\""),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn serve_flags_need_serve() {
+    let db = TempDb::new();
+    let token = db.dir.path().join("token");
+    std::fs::write(&token, "secret\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .args(["watch", "--token-file"])
+        .arg(&token)
+        .arg("--db")
+        .arg(&db.path)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("need `--serve`"), "{stderr}");
+}
+
+#[test]
+fn serve_on_other_address_needs_token() {
+    let db = TempDb::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_podmortem"))
+        .args(["watch", "--serve", "0.0.0.0:0", "--db"])
+        .arg(&db.path)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--token-file"), "{stderr}");
+}

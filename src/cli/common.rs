@@ -72,6 +72,20 @@ pub enum Error {
     OutOfRange { duration: SignedDuration },
 }
 
+/// Parses a workload written `KIND/NAME`, such as `Deployment/api`, or `Pod/NAME` for a pod
+/// without an owner.
+pub fn parse_workload(value: &str) -> Result<crate::model::Owner, String> {
+    match value.split_once('/') {
+        Some((kind, name)) if !kind.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(crate::model::Owner {
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+            })
+        }
+        _ => Err("expected KIND/NAME, such as `Deployment/api` or `Pod/web-0`".to_owned()),
+    }
+}
+
 /// Parses `--since` and `--until`: a duration made of whole numbers with the units `s`, `m`,
 /// `h` and `d` (a day is 24 hours), or an RFC 3339 time with an offset.
 pub fn parse_time_bound(value: &str) -> Result<TimeBound, Error> {

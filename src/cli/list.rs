@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use jiff::Timestamp;
 
-use super::common::{DbArgs, TimeBound, parse_time_bound};
+use super::common::{DbArgs, TimeBound, parse_time_bound, parse_workload};
 use super::output::{OutputFormat, write_records};
-use crate::model::CauseKind;
+use crate::model::{CauseKind, Owner};
 use crate::store::{Filter, Store};
 
 /// Lists recorded exits. Expected exits (a finished Job, a rollout) are hidden unless `--all`
@@ -40,6 +40,12 @@ pub struct ListArgs {
     /// Only exits diagnosed as this cause kind, such as `oom_killed`
     #[arg(long, value_name = "KIND", value_parser = parse_cause_kind)]
     pub cause: Option<CauseKind>,
+
+    /// Only exits of this workload, written `KIND/NAME`: the Deployment, StatefulSet,
+    /// DaemonSet, CronJob or Job above the pod (`Deployment/api`), or `Pod/NAME` for a pod
+    /// without an owner
+    #[arg(long, value_name = "KIND/NAME", value_parser = parse_workload)]
+    pub workload: Option<Owner>,
 
     /// Only exits that finished at or after this time: a duration before now (`24h`, `30m`,
     /// `7d`) or an RFC 3339 time. Exits with no finish time count by their last log line or
@@ -113,6 +119,7 @@ fn build_filter(args: &ListArgs, now: Timestamp) -> anyhow::Result<Filter> {
         pod: args.pod.clone(),
         container: args.container.clone(),
         cause: args.cause,
+        workload: args.workload.clone(),
         since,
         until,
         include_expected: args.all,

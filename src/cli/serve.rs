@@ -15,18 +15,11 @@ use crate::server::{self, AppState};
 pub struct ServeArgs {
     /// Address and port to listen on. An address other than loopback requires
     /// `--token-file` or `--insecure-no-auth`
-    #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// File with the bearer token that every request except `/healthz` and `/readyz` must
-    /// send as `Authorization: Bearer <token>`
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-
-    /// Serve on a non-loopback address without a token, for a network that is already
-    /// protected some other way
-    #[arg(long)]
-    pub insecure_no_auth: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     /// Format of the log lines on standard error
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -36,35 +29,78 @@ pub struct ServeArgs {
     pub db: DbArgs,
 }
 
+/// Address `serve` and `watch --serve` listen on by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// How the HTTP server checks who is asking.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AuthArgs {
+    /// File with the bearer token that every API request must send as
+    /// `Authorization: Bearer <token>`; `/healthz`, `/readyz` and the web page's static
+    /// files are served without it
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Serve on a non-loopback address without a token, for a network that is already
+    /// protected some other way
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+}
+
+impl AuthArgs {
+    /// Whether any flag was given.
+    pub fn is_set(&self) -> bool {
+        self.token_file.is_some() || self.insecure_no_auth
+    }
+
+    /// Reads the token and checks that `address` may be served with it.
+    pub fn token_for(&self, address: SocketAddr) -> anyhow::Result<Option<String>> {
+        let token = self
+            .token_file
+            .as_deref()
+            .map(server::read_token)
+            .transpose()?;
+        server::check_listen(address, token.as_deref(), self.insecure_no_auth)?;
+        Ok(token)
+    }
+}
+
 /// Runs `podmortem serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
-    let token = args
-        .token_file
-        .as_deref()
-        .map(server::read_token)
-        .transpose()?;
-    server::check_listen(args.listen, token.as_deref(), args.insecure_no_auth)?;
+    let token = args.auth.token_for(args.listen)?;
     let store = args.db.open_existing_store()?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    runtime.block_on(serve(args.listen, AppState::new(store, token)))?;
+    runtime.block_on(async {
+        let listener = bind(args.listen).await?;
+        serve_until(listener, AppState::new(store, token), stop_signal()).await
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(address: SocketAddr, state: AppState) -> anyhow::Result<()> {
+/// Binds the listening socket, so a taken port fails before anything else starts.
+pub async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("failed to listen on `{address}`"))?;
     let bound = listener.local_addr().unwrap_or(address);
     tracing::info!(address = %bound, "listening");
+    Ok(listener)
+}
 
-    server::serve(listener, state, stop_signal())
+/// Serves `state` on `listener` until `stop` completes.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    server::serve(listener, state, stop)
         .await
         .context("HTTP server failed")?;
-    tracing::info!("stopped");
+    tracing::info!("HTTP server stopped");
     Ok(())
 }

@@ -1,24 +1,32 @@
 //! `podmortem watch`: watches a cluster and records every container exit in the store until
 //! SIGINT or SIGTERM, printing one line per recorded exit on standard error.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use super::common::DbArgs;
 use super::daemon::{LogFormat, init_logging, stop_signal};
+use super::serve::{AuthArgs, DEFAULT_LISTEN, bind, serve_until};
 use crate::cluster::{self, Shutdown, WatchOptions, connect};
+use crate::server::AppState;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 The credentials need get, list and watch on pods and events, and get on pods/log.
 Other commands (`podmortem list`, `podmortem show`) can read the database while this runs.
+With `--serve`, the same process also serves the web page, the JSON API and `/metrics` (with
+the watch's own health metrics), as `podmortem serve` does.
 
 Examples:
   podmortem watch
   podmortem watch --context prod -n shop --selector app=web
-  podmortem watch --kubeconfig ~/.kube/staging --log-format json")]
+  podmortem watch --kubeconfig ~/.kube/staging --log-format json
+  podmortem watch --serve
+  podmortem watch --serve 0.0.0.0:8080 --token-file /etc/podmortem/token")]
 pub struct WatchArgs {
     /// Kubeconfig file. Default: `$KUBECONFIG`, else `~/.kube/config`, else the in-cluster
     /// service account
@@ -61,6 +69,15 @@ pub struct WatchArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Also serve the web page, the API and the metrics on this address (default
+    /// `127.0.0.1:8080` when the flag has no value)
+    #[arg(long, value_name = "ADDRESS:PORT", num_args = 0..=1,
+          default_missing_value = DEFAULT_LISTEN)]
+    pub serve: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -75,7 +92,20 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    if args.serve.is_none() && args.auth.is_set() {
+        anyhow::bail!("`--token-file` and `--insecure-no-auth` need `--serve`");
+    }
+    let token = args
+        .serve
+        .map(|address| args.auth.token_for(address))
+        .transpose()?
+        .flatten();
     let store = args.db.open_store()?;
+    // Bind before connecting to the cluster, so a taken port fails at once.
+    let listener = match args.serve {
+        Some(address) => Some((bind(address).await?, args.db.open_existing_store()?)),
+        None => None,
+    };
     let connection = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
 
     let mut options = WatchOptions {
@@ -91,7 +121,21 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
 
     let shutdown = Shutdown::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let summary = cluster::run(connection.client, options, store, shutdown).await?;
+    let server = listener.map(|(listener, reader)| {
+        let state = AppState::new(reader, token).with_watch(Arc::clone(&options.health));
+        let stop = shutdown.clone();
+        tokio::spawn(serve_until(listener, state, async move {
+            stop.triggered().await
+        }))
+    });
+
+    let result = cluster::run(connection.client, options, store, shutdown.clone()).await;
+    // The server stops with the watch, also when the watch ends with an error.
+    shutdown.trigger();
+    if let Some(server) = server {
+        server.await.context("HTTP server task failed")??;
+    }
+    let summary = result?;
 
     tracing::info!(
         exits = summary.exits_found,

@@ -18,6 +18,7 @@
 pub mod connect;
 pub mod events;
 pub mod fingerprint;
+pub mod health;
 pub mod logs;
 pub mod pods;
 pub mod recent;
@@ -25,7 +26,7 @@ pub mod record;
 pub mod writer;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
 use jiff::Timestamp;
@@ -40,6 +41,7 @@ use crate::store::{Filter, SqliteStore, Store};
 
 use events::{EventWindow, Inserted, WindowLimits, pod_key};
 use fingerprint::{Baseline, LogRequest, NewExit};
+use health::{FetchOutcome, Resource, WatchHealth};
 use logs::{LogLimits, LogOutcome};
 use pods::{PodExits, PodTracker};
 use recent::{LATE_EVENT_REASONS, RecentExit, RecentExits};
@@ -62,6 +64,8 @@ pub struct WatchOptions {
     /// Maximum number of log fetches in flight at once.
     pub max_log_fetches: usize,
     pub events: WindowLimits,
+    /// Metrics of the run, shared with whoever serves them.
+    pub health: Arc<WatchHealth>,
 }
 
 impl Default for WatchOptions {
@@ -74,6 +78,7 @@ impl Default for WatchOptions {
             log: LogLimits::default(),
             max_log_fetches: 8,
             events: WindowLimits::default(),
+            health: Arc::new(WatchHealth::new()),
         }
     }
 }
@@ -166,7 +171,9 @@ pub async fn run(
     drop(stored);
 
     let (records, receiver) = mpsc::unbounded_channel();
-    let writer = std::thread::spawn(move || writer::run_writer(store, receiver, report_exit));
+    let health = Arc::clone(&options.health);
+    let writer =
+        std::thread::spawn(move || writer::run_writer(store, receiver, &health, report_exit));
 
     let mut runner = Runner::new(client, options, records);
     let result = runner.run(baseline, &shutdown).await;
@@ -253,15 +260,19 @@ impl Runner {
                 Some(fetched) = self.fetched_receiver.recv() => self.finish_exit(fetched),
                 Some(item) = pods.next(), if self.events_listed => match item {
                     Ok(event) => {
+                        self.received(Resource::Pods, &event);
                         if let Some(found) = tracker.handle(event, Timestamp::now()) {
                             self.handle_exits(found);
                         }
                     }
-                    Err(error) => check_watch_error(&error, "pods")?,
+                    Err(error) => self.watch_failed(&error, Resource::Pods)?,
                 },
                 Some(item) = events.next() => match item {
-                    Ok(event) => self.handle_event(event),
-                    Err(error) => check_watch_error(&error, "events")?,
+                    Ok(event) => {
+                        self.received(Resource::Events, &event);
+                        self.handle_event(event);
+                    }
+                    Err(error) => self.watch_failed(&error, Resource::Events)?,
                 },
                 _ = prune.tick() => self.window.prune(Timestamp::now()),
                 Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
@@ -317,6 +328,19 @@ impl Runner {
         watcher(api, watcher::Config::default()).default_backoff()
     }
 
+    fn received<K>(&self, resource: Resource, event: &watcher::Event<K>) {
+        let health = &self.options.health;
+        health.received(resource);
+        if matches!(event, watcher::Event::InitDone) {
+            health.listed(resource);
+        }
+    }
+
+    fn watch_failed(&self, error: &watcher::Error, resource: Resource) -> Result<(), Error> {
+        self.options.health.failed(resource);
+        check_watch_error(error, resource.as_str())
+    }
+
     fn handle_event(&mut self, event: watcher::Event<Event>) {
         match event {
             watcher::Event::Apply(event) | watcher::Event::InitApply(event) => {
@@ -339,6 +363,7 @@ impl Runner {
         let pod = Arc::new(found.pod);
         for exit in found.exits {
             self.exits_found += 1;
+            self.options.health.exit_found();
             if exit.log == LogRequest::Skip {
                 self.finish_exit(FetchedLog {
                     pod: pod.clone(),
@@ -428,6 +453,7 @@ impl Runner {
         let fetched = self.fetched.clone();
         let fatal = self.fatal.clone();
         let limits = self.options.log;
+        let health = Arc::clone(&self.options.health);
 
         self.tasks.spawn(async move {
             let permit = fetches.acquire_owned().await;
@@ -435,7 +461,10 @@ impl Runner {
                 &exit.instance.termination.pod,
                 &exit.instance.termination.container,
             );
+            health.fetch_started();
+            let started = Instant::now();
             let outcome = logs::fetch_log(&api, name, container, exit.log, &limits).await;
+            health.fetch_ended(fetch_outcome(&outcome), started.elapsed());
             drop(permit);
 
             if let LogOutcome::Forbidden { code, message } = &outcome {
@@ -456,6 +485,7 @@ impl Runner {
     }
 
     fn send(&self, record: Termination) {
+        self.options.health.record_queued();
         // The writer only ends after the runner has dropped its sender.
         let _ = self.records.send(record);
     }
@@ -489,6 +519,15 @@ fn check_watch_error(error: &watcher::Error, resource: &'static str) -> Result<(
             "API request failed, retrying with backoff");
     }
     Ok(())
+}
+
+fn fetch_outcome(outcome: &LogOutcome) -> FetchOutcome {
+    match outcome {
+        LogOutcome::Fetched { .. } => FetchOutcome::Fetched,
+        LogOutcome::Gone(_) => FetchOutcome::Gone,
+        LogOutcome::Failed(_) => FetchOutcome::Failed,
+        LogOutcome::Forbidden { .. } => FetchOutcome::Forbidden,
+    }
 }
 
 fn log_fetch_outcome(record: &Termination, outcome: &LogOutcome) {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::health::WatchHealth;
 use crate::model::Termination;
 use crate::store::{SqliteStore, Store};
 
@@ -33,6 +34,7 @@ pub struct WriterSummary {
 pub fn run_writer(
     mut store: SqliteStore,
     mut records: mpsc::UnboundedReceiver<Termination>,
+    health: &WatchHealth,
     mut on_commit: impl FnMut(&Termination),
 ) -> WriterSummary {
     let mut summary = WriterSummary::default();
@@ -45,8 +47,9 @@ pub fn run_writer(
             }
         }
 
-        summary.retries += commit_with_retry(&mut store, &batch);
+        summary.retries += commit_with_retry(&mut store, &batch, health);
         summary.committed += batch.len();
+        health.records_committed(batch.len());
         batch.iter().for_each(&mut on_commit);
     }
     summary
@@ -56,7 +59,11 @@ pub fn run_writer(
 ///
 /// NOTE: the retries never give up, so a store that stays locked keeps a stopping watcher
 /// waiting until the lock is released or the process is killed.
-fn commit_with_retry(store: &mut SqliteStore, batch: &[Termination]) -> usize {
+fn commit_with_retry(
+    store: &mut SqliteStore,
+    batch: &[Termination],
+    health: &WatchHealth,
+) -> usize {
     let mut backoff = Duration::from_millis(50);
     let mut failures = 0;
     loop {
@@ -64,6 +71,7 @@ fn commit_with_retry(store: &mut SqliteStore, batch: &[Termination]) -> usize {
             Ok(_) => return failures,
             Err(error) => {
                 failures += 1;
+                health.store_write_failed();
                 tracing::warn!(
                     db = %store.path().display(),
                     records = batch.len(),

@@ -18,7 +18,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::cli::common::parse_time_bound;
+use super::openapi::{ErrorBody, ListQuery, PodQuery, SummaryQuery};
+use crate::cli::common::{parse_time_bound, parse_workload};
 use crate::model::{CauseKind, Termination};
 use crate::store::{Filter, SqliteStore, Store, StoredRecord};
 pub use summary::{Summary, WorkloadCount};
@@ -28,11 +29,13 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest accepted `limit`.
 pub const MAX_LIMIT: usize = 1000;
 
-const LIST_PARAMETERS: [&str; 9] = [
+/// Query parameters that `GET /api/v1/terminations` accepts.
+pub const LIST_PARAMETERS: [&str; 10] = [
     "namespace",
     "pod",
     "container",
     "cause",
+    "workload",
     "since",
     "until",
     "all",
@@ -40,10 +43,12 @@ const LIST_PARAMETERS: [&str; 9] = [
     "cursor",
 ];
 
-/// One page of records, each in its stored JSON form.
-#[derive(Debug)]
+/// One page of records, newest first, each in its stored JSON form.
+#[derive(Debug, utoipa::ToSchema)]
 pub struct Page {
+    #[schema(value_type = Vec<Termination>)]
     pub items: Vec<String>,
+    /// Pass as `cursor` to read the next, older page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -102,6 +107,20 @@ impl Cursor {
 }
 
 /// Handles `GET /api/v1/terminations`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/terminations",
+    tag = "terminations",
+    summary = "List recorded exits, newest first",
+    description = "Unexpected exits only, unless `all=true`. Pages follow `next_cursor`.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of records", body = Page),
+        (status = 400, description = "An invalid or unknown parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -121,6 +140,19 @@ pub async fn list(
 }
 
 /// Handles `GET /api/v1/terminations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/terminations/{id}",
+    tag = "terminations",
+    summary = "Read one record",
+    params(("id" = String, Path, description = "The record's `id`")),
+    responses(
+        (status = 200, description = "The record", body = Termination),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No record has this id", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -135,6 +167,25 @@ pub async fn get(
 
 /// Handles `GET /api/v1/pods/{namespace}/{pod}`: the records of one pod, expected exits
 /// included, newest first, in pages like the list.
+#[utoipa::path(
+    get,
+    path = "/api/v1/pods/{namespace}/{pod}",
+    tag = "terminations",
+    summary = "List the records of one pod",
+    description = "Every instance of the pod's containers, expected exits included, newest \
+                   first.",
+    params(
+        ("namespace" = String, Path, description = "The pod's namespace"),
+        ("pod" = String, Path, description = "The pod's name"),
+        PodQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of the pod's records", body = Page),
+        (status = 400, description = "An invalid or unknown parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn pod_history(
     State(state): State<AppState>,
     Path((namespace, pod)): Path<(String, String)>,
@@ -161,13 +212,29 @@ pub async fn pod_history(
 }
 
 /// Handles `GET /api/v1/summary`: counts over the window from `since` (24 hours ago by
-/// default) to `until`, optionally of one namespace or cause. Bodies are cached by their
-/// parameters for a few seconds, see [`super::cache`].
+/// default) to `until`, optionally of one namespace, cause or workload. Bodies are cached by
+/// their parameters for a few seconds, see [`super::cache`].
+#[utoipa::path(
+    get,
+    path = "/api/v1/summary",
+    tag = "terminations",
+    summary = "Count records by cause, namespace, hour and workload",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The counts", body = Summary),
+        (status = 400, description = "An invalid or unknown parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn summary(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    reject_unknown(&params, &["since", "until", "namespace", "cause", "all"])?;
+    reject_unknown(
+        &params,
+        &["since", "until", "namespace", "cause", "workload", "all"],
+    )?;
     summary_filter(&params, Timestamp::now())?;
 
     let mut key: Vec<(String, String)> = params.clone().into_iter().collect();
@@ -303,6 +370,12 @@ fn parse_filter(params: &HashMap<String, String>, now: Timestamp) -> Result<Filt
             })
         })
         .transpose()?;
+    let workload = params
+        .get("workload")
+        .map(|value| {
+            parse_workload(value).map_err(|reason| ApiError::invalid("workload", value, reason))
+        })
+        .transpose()?;
     let since = params
         .get("since")
         .map(|value| parse_time(value, "since", now))
@@ -317,6 +390,7 @@ fn parse_filter(params: &HashMap<String, String>, now: Timestamp) -> Result<Filt
         pod: text("pod"),
         container: text("container"),
         cause,
+        workload,
         since,
         until,
         include_expected: parse_bool(params.get("all"), "all")?,

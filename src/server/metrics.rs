@@ -12,6 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::cluster::health::WatchHealth;
 use crate::store::TerminationCount;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -46,6 +47,15 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// Metrics of a server that runs beside a watch, with the watch's health metrics too.
+    pub fn with_watch(health: &WatchHealth) -> Self {
+        Self::build(Some(health))
+    }
+
+    fn build(watch: Option<&WatchHealth>) -> Self {
         let mut registry = Registry::default();
         let http_requests = Family::<RequestLabels, Counter>::default();
         // 100 µs to about 3.3 s.
@@ -61,6 +71,9 @@ impl Metrics {
             "Time of one store query",
             store_query_seconds.clone(),
         );
+        if let Some(health) = watch {
+            health.register(&mut registry);
+        }
         Metrics {
             registry,
             http_requests,

@@ -1,8 +1,10 @@
-//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics.
+//! `podmortem serve`: a read-only HTTP JSON API over the store, with Prometheus metrics and
+//! a web page that reads the API.
 //!
 //! The server listens on loopback by default. On any other address it requires a
-//! bearer token (or an explicit opt-out), and with a token every route except `/healthz` and
-//! `/readyz` needs `Authorization: Bearer <token>` (RFC 6750). Store calls run on Tokio's
+//! bearer token (or an explicit opt-out). With a token, the API and `/metrics` need
+//! `Authorization: Bearer <token>` (RFC 6750), but `/healthz`, `/readyz` and the web page's
+//! shell and assets do not, because they contain no cluster data. Store calls run on Tokio's
 //! blocking pool, each on its own SQLite connection from a pool of up to
 //! [`pool::READ_CONNECTIONS`], because a connection is not shared between threads.
 
@@ -10,7 +12,9 @@ pub mod api;
 pub mod cache;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod pool;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +32,11 @@ use hyper_util::service::TowerToHyperService;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::cluster::health::{Resource, WatchHealth};
 use crate::store::{Filter, SqliteStore, Store};
 use cache::RefreshCache;
 use error::ApiError;
@@ -96,6 +104,8 @@ pub struct AppState {
     /// The encoded text of `podmortem_terminations_total`.
     termination_counts: Arc<RefreshCache<(), String>>,
     token: Option<Arc<str>>,
+    /// The watch running in the same process, if any; `/readyz` waits for its first list.
+    watch: Option<Arc<WatchHealth>>,
 }
 
 impl AppState {
@@ -107,7 +117,16 @@ impl AppState {
             summaries: Arc::new(RefreshCache::new(SUMMARY_CACHE_ENTRIES)),
             termination_counts: Arc::new(RefreshCache::new(1)),
             token: token.map(Arc::from),
+            watch: None,
         }
+    }
+
+    /// Serves the health metrics of `health` too, and reports ready only once its first pod
+    /// list is complete.
+    pub fn with_watch(mut self, health: Arc<WatchHealth>) -> Self {
+        self.metrics = Arc::new(Metrics::with_watch(&health));
+        self.watch = Some(health);
+        self
     }
 
     /// Runs `query` on a pooled read connection on the blocking pool and records its time in
@@ -139,25 +158,71 @@ impl AppState {
     }
 }
 
+/// Returns the routes that need the token and the routes that do not, with the OpenAPI
+/// document of both.
+fn documented_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (protected, protected_doc) = OpenApiRouter::new()
+        .routes(routes!(api::list))
+        .routes(routes!(api::get))
+        .routes(routes!(api::pod_history))
+        .routes(routes!(api::summary))
+        .routes(routes!(metrics_text))
+        .split_for_parts();
+    let (open, open_doc) = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .split_for_parts();
+
+    let mut doc = openapi::ApiDoc::openapi();
+    doc.merge(protected_doc);
+    doc.merge(open_doc);
+    (protected, open, doc)
+}
+
+/// Returns the OpenAPI document of every route, as served at [`openapi::PATH`].
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes().2
+}
+
 /// Builds the router with every route and the request bounds.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/terminations", get(api::list))
-        .route("/api/v1/terminations/{id}", get(api::get))
-        .route("/api/v1/pods/{namespace}/{pod}", get(api::pod_history))
-        .route("/api/v1/summary", get(api::summary))
-        .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let (protected, open, doc) = documented_routes();
+    let document: Arc<str> = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document encodes as JSON")
+        .into();
+    let protected =
+        protected.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
 
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .merge(api)
+        .merge(open)
+        .route(
+            openapi::PATH,
+            get(move || {
+                let document = Arc::clone(&document);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        document.to_string(),
+                    )
+                }
+            }),
+        )
+        .merge(protected)
+        .merge(web::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(web::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -229,11 +294,36 @@ fn serve_connection(
     });
 }
 
+/// Handles `GET /healthz`: the process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = String, content_type = "text/plain")),
+)]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Handles `GET /readyz`: the store answers, and a watch in the same process has listed pods.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "Ready to answer", body = String, content_type = "text/plain"),
+        (status = 503, description = "The store is not reachable, or the watch has not listed \
+                                       pods yet", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
+    if let Some(health) = &state.watch
+        && !health.has_listed(Resource::Pods)
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "pods not listed yet\n").into_response();
+    }
     let probe = Filter {
         limit: Some(1),
         include_expected: true,
@@ -253,6 +343,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Handles `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "OpenMetrics text: exits in the store by namespace, cause and container \
+                   kind, HTTP requests, store latency, and the watch's health under \
+                   `watch --serve`.",
+    responses(
+        (status = 200, description = "The metrics", body = String,
+         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        (status = 401, description = "Missing or wrong bearer token", body = openapi::ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
     let compute_state = state.clone();
     let terminations = state

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use crate::model::{CauseKind, Termination};
+use crate::model::{CauseKind, Owner, Termination};
 
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
@@ -21,6 +21,10 @@ pub struct Filter {
     pub pod: Option<String>,
     pub container: Option<String>,
     pub cause: Option<CauseKind>,
+    /// Only records of this workload, as [`Termination::counted_workload`] names it.
+    ///
+    /// [`Termination::counted_workload`]: crate::model::Termination::counted_workload
+    pub workload: Option<Owner>,
     /// Only records whose [`Termination::occurred_at`](crate::model::Termination::occurred_at)
     /// is at or after this time.
     pub since: Option<Timestamp>,
@@ -60,9 +64,9 @@ pub struct SummaryCount {
     pub cause: String,
     /// Start of the UTC hour of [`Termination::occurred_at`], in seconds since the Unix epoch.
     pub hour_start_second: i64,
-    /// The owner's kind, or `Pod` for a record without an owner.
+    /// The kind of [`Termination::counted_workload`](crate::model::Termination::counted_workload).
     pub workload_kind: String,
-    /// The owner's name, or the pod's name for a record without an owner.
+    /// The name of [`Termination::counted_workload`](crate::model::Termination::counted_workload).
     pub workload_name: String,
     pub count: u64,
     /// The latest [`Termination::occurred_at`] of these records, in microseconds since the

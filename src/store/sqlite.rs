@@ -62,20 +62,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX termination_namespace_pod ON termination (namespace, pod, container, sort_at);
     CREATE INDEX termination_pod ON termination (pod, container, sort_at);
     CREATE INDEX termination_cause ON termination (cause_kind, sort_at);",
-    // Version 2: the columns that `podmortem serve` counts by, copied from the stored JSON of
-    // existing rows. `owner_kind` and `owner_name` are NULL for a record without an owner.
-    // `termination_count` starts with `sort_at`, so a count over a time window reads one
-    // range of this index, and it holds every counted column, so counting never reads the
-    // table's rows with their JSON.
+    // Version 2: the columns that `podmortem serve` counts and filters by, copied from the
+    // stored JSON of existing rows. `workload_kind` and `workload_name` hold
+    // `Termination::counted_workload`; rows written before records had a `workload` use their
+    // owner, or the pod with kind `Pod`. `termination_count` starts with `sort_at`, so a
+    // count over a time window reads one range of this index, and it holds every counted
+    // column, so counting never reads the table's rows with their JSON.
     "ALTER TABLE termination ADD COLUMN container_kind TEXT NOT NULL DEFAULT 'regular';
-    ALTER TABLE termination ADD COLUMN owner_kind TEXT;
-    ALTER TABLE termination ADD COLUMN owner_name TEXT;
+    ALTER TABLE termination ADD COLUMN workload_kind TEXT NOT NULL DEFAULT 'Pod';
+    ALTER TABLE termination ADD COLUMN workload_name TEXT NOT NULL DEFAULT '';
     UPDATE termination SET
         container_kind = COALESCE(json_extract(record, '$.container_kind'), container_kind),
-        owner_kind = json_extract(record, '$.owner.kind'),
-        owner_name = json_extract(record, '$.owner.name');
+        workload_kind = CASE WHEN COALESCE(json_extract(record, '$.owner.name'), '') = ''
+            THEN 'Pod' ELSE json_extract(record, '$.owner.kind') END,
+        workload_name = CASE WHEN COALESCE(json_extract(record, '$.owner.name'), '') = ''
+            THEN pod ELSE json_extract(record, '$.owner.name') END;
     CREATE INDEX termination_count ON termination
-        (sort_at, expected, namespace, cause_kind, container_kind, owner_kind, owner_name, pod);",
+        (sort_at, expected, namespace, cause_kind, container_kind, workload_kind, workload_name,
+         pod);
+    CREATE INDEX termination_workload ON termination
+        (workload_kind, workload_name, namespace, sort_at);",
 ];
 
 /// The schema version this build writes and reads.
@@ -96,7 +102,7 @@ const PAGE_SIZE: i64 = 16 * 1024;
 const CACHE_SIZE_KIB: i64 = -64 * 1024;
 
 const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, finished_at, \
-                       observed_at, sort_at, record, container_kind, owner_kind, owner_name";
+                       observed_at, sort_at, record, container_kind, workload_kind, workload_name";
 
 /// A store in one SQLite file.
 #[derive(Debug)]
@@ -324,7 +330,7 @@ fn upsert_all(
         .prepare_cached(
             "UPDATE termination SET namespace = ?2, pod = ?3, container = ?4, cause_kind = ?5, \
              expected = ?6, finished_at = ?7, observed_at = ?8, sort_at = ?9, record = ?10, \
-             container_kind = ?11, owner_kind = ?12, owner_name = ?13 WHERE id = ?1",
+             container_kind = ?11, workload_kind = ?12, workload_name = ?13 WHERE id = ?1",
         )
         .map_err(sqlite_error(path, "prepare an update"))?;
 
@@ -371,6 +377,7 @@ fn row_values(record: &Termination) -> Result<[Value; 13], Error> {
     })?;
     let finished_at = record.finished_at.map(micros);
     let observed_at = micros(record.observed_at);
+    let (workload_kind, workload_name) = record.counted_workload();
 
     Ok([
         Value::Text(record.id.clone()),
@@ -384,13 +391,9 @@ fn row_values(record: &Termination) -> Result<[Value; 13], Error> {
         Value::Integer(micros(record.occurred_at())),
         Value::Text(json),
         Value::Text(record.container_kind.as_str().to_owned()),
-        text_or_null(record.owner.as_ref().map(|owner| &owner.kind)),
-        text_or_null(record.owner.as_ref().map(|owner| &owner.name)),
+        Value::Text(workload_kind.to_owned()),
+        Value::Text(workload_name.to_owned()),
     ])
-}
-
-fn text_or_null(text: Option<&String>) -> Value {
-    text.map_or(Value::Null, |text| Value::Text(text.clone()))
 }
 
 /// Builds the `SELECT` for a filter, with its parameters in order.
@@ -435,6 +438,10 @@ fn push_conditions(sql: &mut String, params: &mut Vec<Value>, filter: &Filter) {
     if let Some(cause) = filter.cause {
         condition("cause_kind = ?", Value::Text(cause.as_str().to_owned()));
     }
+    if let Some(workload) = &filter.workload {
+        condition("workload_kind = ?", Value::Text(workload.kind.clone()));
+        condition("workload_name = ?", Value::Text(workload.name.clone()));
+    }
     if let Some(since) = filter.since {
         condition("sort_at >= ?", Value::Integer(micros(since)));
     }
@@ -448,7 +455,8 @@ fn push_conditions(sql: &mut String, params: &mut Vec<Value>, filter: &Filter) {
         let narrowed = filter.namespace.is_some()
             || filter.pod.is_some()
             || filter.container.is_some()
-            || filter.cause.is_some();
+            || filter.cause.is_some()
+            || filter.workload.is_some();
         let clause = if narrowed {
             "+expected = ?"
         } else {
@@ -462,10 +470,14 @@ fn push_conditions(sql: &mut String, params: &mut Vec<Value>, filter: &Filter) {
 /// prefers the namespace index, because it returns rows already in time order, over the pod
 /// index that returns a hundred rows to sort. On a million records that choice scanned the
 /// whole namespace and took 390 ms in place of 3.5 ms (`benches/store.rs`, `pod_history`).
+///
+/// A workload filter uses the workload index for the same reason: the namespace index would
+/// read every record of the namespace to find one workload's.
 fn index_hint(filter: &Filter) -> &'static str {
-    match (&filter.namespace, &filter.pod) {
-        (Some(_), Some(_)) => " INDEXED BY termination_namespace_pod",
-        (None, Some(_)) => " INDEXED BY termination_pod",
+    match (&filter.namespace, &filter.pod, &filter.workload) {
+        (Some(_), Some(_), _) => " INDEXED BY termination_namespace_pod",
+        (None, Some(_), _) => " INDEXED BY termination_pod",
+        (_, None, Some(_)) => " INDEXED BY termination_workload",
         _ => "",
     }
 }
@@ -592,22 +604,17 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         let mut statement = store
             .connection
-            .prepare("SELECT container_kind, owner_kind, owner_name FROM termination ORDER BY pod")
+            .prepare(
+                "SELECT container_kind, workload_kind, workload_name FROM termination ORDER BY pod",
+            )
             .unwrap();
-        let rows: Vec<(String, Option<String>, Option<String>)> = statement
+        let rows: Vec<(String, String, String)> = statement
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(
-            rows[0],
-            (
-                "init".into(),
-                Some("StatefulSet".into()),
-                Some("api".into())
-            )
-        );
-        assert_eq!(rows[1], ("regular".into(), None, None));
+        assert_eq!(rows[0], ("init".into(), "StatefulSet".into(), "api".into()));
+        assert_eq!(rows[1], ("regular".into(), "Pod".into(), "lonely".into()));
         assert_eq!(read_version(&store.connection, &path).unwrap(), 2);
     }
 
@@ -666,6 +673,17 @@ mod tests {
                     ..Filter::default()
                 },
                 "termination_namespace_pod",
+            ),
+            (
+                Filter {
+                    namespace: namespace(),
+                    workload: Some(crate::model::Owner {
+                        kind: "Deployment".into(),
+                        name: "api".into(),
+                    }),
+                    ..Filter::default()
+                },
+                "termination_workload",
             ),
             (
                 Filter {

@@ -70,6 +70,10 @@ pub fn oom_killed() -> Termination {
         kind: "ReplicaSet".into(),
         name: "api-7d9f8c6b5d".into(),
     });
+    record.workload = Some(Owner {
+        kind: "Deployment".into(),
+        name: "api".into(),
+    });
     record.image = Some("registry.example/shop/api:1.4.2".into());
     record.container_id = Some("containerd://4b1e0c9d2f".into());
     record.exit_code = Some(137);
@@ -128,6 +132,10 @@ pub fn liveness_kill() -> Termination {
         kind: "ReplicaSet".into(),
         name: "web-5c8d7f9b6".into(),
     });
+    record.workload = Some(Owner {
+        kind: "Deployment".into(),
+        name: "web".into(),
+    });
     record.exit_code = Some(137);
     record.signal = Some("SIGKILL".into());
     record.reason = Some("Error".into());
@@ -168,6 +176,10 @@ pub fn segfault() -> Termination {
         kind: "StatefulSet".into(),
         name: "render".into(),
     });
+    record.workload = Some(Owner {
+        kind: "StatefulSet".into(),
+        name: "render".into(),
+    });
     record.exit_code = Some(139);
     record.signal = Some("SIGSEGV".into());
     record.reason = Some("Error".into());
@@ -204,6 +216,10 @@ pub fn job_completed() -> Termination {
     record.owner = Some(Owner {
         kind: "Job".into(),
         name: "report-28461330".into(),
+    });
+    record.workload = Some(Owner {
+        kind: "CronJob".into(),
+        name: "report".into(),
     });
     record.exit_code = Some(0);
     record.reason = Some("Completed".into());
@@ -273,6 +289,10 @@ pub fn synthetic(n: u64) -> Termination {
     record.owner = Some(Owner {
         kind: "ReplicaSet".into(),
         name: "svc-7d9f8c6b5d".into(),
+    });
+    record.workload = Some(Owner {
+        kind: "Deployment".into(),
+        name: "svc".into(),
     });
     record.image = Some("registry.example/team/svc:2.31.0".into());
     record.container_id = Some(format!("containerd://{n:064x}"));

@@ -11,7 +11,8 @@ use crate::store::SummaryCount;
 /// Maximum number of entries in `top_workloads`.
 pub const TOP_WORKLOADS: usize = 10;
 
-#[derive(Debug, Serialize)]
+/// Counts of the records in a window.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub since: Timestamp,
     pub until: Option<Timestamp>,
@@ -29,7 +30,7 @@ pub struct Summary {
 
 /// The records of one workload: the owner of its pods as the record stores it (a
 /// ReplicaSet stays a ReplicaSet), or the pod itself with kind `Pod`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkloadCount {
     pub namespace: String,
     pub kind: String,

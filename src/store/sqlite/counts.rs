@@ -36,16 +36,16 @@ impl SqliteStore {
     }
 
     /// Counts the records that match `filter` (its limit aside) by namespace, cause, UTC hour
-    /// and workload. The workload is the record's owner as stored, or the pod itself (kind
-    /// `Pod`) when the record has no owner or an owner without a name.
+    /// and workload, as [`Termination::counted_workload`] names it.
+    ///
+    /// [`Termination::counted_workload`]: crate::model::Termination::counted_workload
     pub fn count_summary(&self, filter: &Filter) -> Result<Vec<SummaryCount>, Error> {
         // `sort_at / HOUR` truncates toward zero, so a time before 1970 subtracts one more
         // hour to land on the start of its own hour.
         let mut sql = format!(
             "SELECT namespace, cause_kind, \
                  (sort_at / {HOUR_MICROS} - (sort_at % {HOUR_MICROS} < 0)) * 3600, \
-                 CASE WHEN COALESCE(owner_name, '') = '' THEN 'Pod' ELSE owner_kind END, \
-                 CASE WHEN COALESCE(owner_name, '') = '' THEN pod ELSE owner_name END, \
+                 workload_kind, workload_name, \
                  COUNT(*), MAX(sort_at) \
              FROM termination INDEXED BY termination_count"
         );
