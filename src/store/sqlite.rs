@@ -66,7 +66,7 @@ const MIGRATIONS: &[&str] = &[
     // stored JSON of existing rows. `workload_kind` and `workload_name` hold
     // `Termination::counted_workload`; rows written before records had a `workload` use their
     // owner, or the pod with kind `Pod`. `termination_count` starts with `sort_at`, so a
-    // count over a time window reads one range of this index, and it holds every counted
+    // count over a time window reads one range of this index, and it contains every counted
     // column, so counting never reads the table's rows with their JSON.
     "ALTER TABLE termination ADD COLUMN container_kind TEXT NOT NULL DEFAULT 'regular';
     ALTER TABLE termination ADD COLUMN workload_kind TEXT NOT NULL DEFAULT 'Pod';
@@ -555,7 +555,8 @@ mod tests {
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 
-    /// Returns a record with an owner, as JSON, and the same record without one.
+    /// Returns a record of an init container with an owner, and a record of another pod without
+    /// an owner.
     fn owned_and_bare() -> (Termination, Termination) {
         use crate::model::{ContainerKind, InstanceKey, Owner, Source};
 
