@@ -10,10 +10,11 @@ mod summary;
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::AppState;
 use super::error::ApiError;
@@ -43,12 +44,33 @@ pub const LIST_PARAMETERS: [&str; 10] = [
 ];
 
 /// One page of records, newest first, each in its stored JSON form.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, utoipa::ToSchema)]
 pub struct Page {
     #[schema(value_type = Vec<Termination>)]
-    pub items: Vec<Box<RawValue>>,
+    pub items: Vec<String>,
     /// Pass as `cursor` to read the next, older page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl Page {
+    /// Writes the page as the JSON object `{"items": [...], "next_cursor": ...}`, copying
+    /// each item's text unchanged.
+    fn into_response(self) -> Response {
+        let items_len: usize = self.items.iter().map(|item| item.len() + 1).sum();
+        let mut body = String::with_capacity(items_len + 64);
+        body.push_str("{\"items\":[");
+        for (n, item) in self.items.iter().enumerate() {
+            if n > 0 {
+                body.push(',');
+            }
+            body.push_str(item);
+        }
+        body.push_str("],\"next_cursor\":");
+        let cursor = serde_json::Value::from(self.next_cursor);
+        body.push_str(&cursor.to_string());
+        body.push('}');
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
 }
 
 /// Position after the last record of a page: its sort microsecond and id.
@@ -102,7 +124,7 @@ impl Cursor {
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<Response, ApiError> {
     reject_unknown(&params, &LIST_PARAMETERS)?;
     let filter = parse_filter(&params, Timestamp::now())?;
     let limit = parse_limit(params.get("limit"))?;
@@ -114,7 +136,7 @@ pub async fn list(
     let page = state
         .with_store(move |store| read_page(store, &filter, cursor.as_ref(), limit))
         .await?;
-    Ok(Json(page))
+    Ok(page.into_response())
 }
 
 /// Handles `GET /api/v1/terminations/{id}`.
@@ -168,7 +190,7 @@ pub async fn pod_history(
     State(state): State<AppState>,
     Path((namespace, pod)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<Response, ApiError> {
     reject_unknown(&params, &["container", "limit", "cursor"])?;
     let filter = Filter {
         namespace: Some(namespace),
@@ -186,11 +208,12 @@ pub async fn pod_history(
     let page = state
         .with_store(move |store| read_page(store, &filter, cursor.as_ref(), limit))
         .await?;
-    Ok(Json(page))
+    Ok(page.into_response())
 }
 
 /// Handles `GET /api/v1/summary`: counts over the window from `since` (24 hours ago by
-/// default) to `until`, optionally of one namespace or cause.
+/// default) to `until`, optionally of one namespace, cause or workload. Bodies are cached by
+/// their parameters for a few seconds, see [`super::cache`].
 #[utoipa::path(
     get,
     path = "/api/v1/summary",
@@ -207,22 +230,48 @@ pub async fn pod_history(
 pub async fn summary(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Summary>, ApiError> {
+) -> Result<Response, ApiError> {
     reject_unknown(
         &params,
         &["since", "until", "namespace", "cause", "workload", "all"],
     )?;
-    let now = Timestamp::now();
-    let mut filter = parse_filter(&params, now)?;
+    summary_filter(&params, Timestamp::now())?;
+
+    let mut key: Vec<(String, String)> = params.clone().into_iter().collect();
+    key.sort();
+    let compute_state = state.clone();
+    let body = state
+        .summaries
+        .get(key, move || async move {
+            // A relative `since` (and the default) is resolved again at each computation.
+            let (filter, since, until) = summary_filter(&params, Timestamp::now())?;
+            let counts = compute_state
+                .with_store(move |store| store.count_summary(&filter))
+                .await?;
+            let summary = summary::summarize(since, until, counts);
+            let json =
+                serde_json::to_vec(&summary).map_err(|error| ApiError::Internal(error.into()))?;
+            Ok(Bytes::from(json))
+        })
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Bytes::clone(&body),
+    )
+        .into_response())
+}
+
+/// Returns the filter of a summary request, with its `since` and `until`.
+fn summary_filter(
+    params: &HashMap<String, String>,
+    now: Timestamp,
+) -> Result<(Filter, Timestamp, Option<Timestamp>), ApiError> {
+    let mut filter = parse_filter(params, now)?;
     let since = *filter
         .since
         .get_or_insert(now - SignedDuration::from_hours(24));
     let until = filter.until;
-
-    let counts = state
-        .with_store(move |store| store.count_summary(&filter))
-        .await?;
-    Ok(Json(summary::summarize(since, until, counts)))
+    Ok((filter, since, until))
 }
 
 /// Reads one page of at most `limit` records after `cursor`.

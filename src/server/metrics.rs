@@ -1,10 +1,12 @@
 //! Prometheus metrics, encoded in the OpenMetrics text format by `prometheus-client`.
 //!
-//! `podmortem_terminations_total` is computed from the store at each scrape, so it counts
-//! every stored record (expected exits included) and survives restarts of the server. The
-//! HTTP counter and the store latency histogram are kept in memory since the server started.
+//! `podmortem_terminations_total` is counted in the store, so it counts every stored record
+//! (expected exits included) and survives restarts of the server. The count is cached and may
+//! be up to 30 s old (`server::cache`), because counting a million records takes about a
+//! second. The HTTP counter and the store latency histogram are kept in memory since the
+//! server started.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, text};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -28,11 +30,11 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
-/// The metrics of one server and the registry that encodes them.
+/// The metrics of one server and the registry that encodes them. The termination counts
+/// are encoded apart from it by [`encode_terminations`], so their text can be cached.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    terminations: Family<TerminationLabels, Counter>,
     pub http_requests: Family<RequestLabels, Counter>,
     pub store_query_seconds: Histogram,
 }
@@ -55,16 +57,10 @@ impl Metrics {
 
     fn build(watch: Option<&WatchHealth>) -> Self {
         let mut registry = Registry::default();
-        let terminations = Family::<TerminationLabels, Counter>::default();
         let http_requests = Family::<RequestLabels, Counter>::default();
         // 100 µs to about 3.3 s.
         let store_query_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
 
-        registry.register(
-            "podmortem_terminations",
-            "Container exits in the store",
-            terminations.clone(),
-        );
         registry.register(
             "podmortem_http_requests",
             "HTTP requests answered, by route and status code",
@@ -80,26 +76,41 @@ impl Metrics {
         }
         Metrics {
             registry,
-            terminations,
             http_requests,
             store_query_seconds,
         }
     }
 
-    /// Replaces the termination counts with `counts` and encodes every metric.
-    pub fn encode(&self, counts: &[TerminationCount]) -> Result<String, std::fmt::Error> {
-        self.terminations.clear();
-        for count in counts {
-            let labels = TerminationLabels {
-                namespace: count.namespace.clone(),
-                cause: count.cause.clone(),
-                container_kind: count.container_kind.clone(),
-            };
-            self.terminations.get_or_create(&labels).inc_by(count.count);
-        }
-
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+    /// Encodes every metric: `terminations` (the text of [`encode_terminations`]) first, then
+    /// the server's own metrics and the closing `# EOF`.
+    pub fn encode(&self, terminations: &str) -> Result<String, std::fmt::Error> {
+        let mut text = String::with_capacity(terminations.len() + 4096);
+        text.push_str(terminations);
+        text::encode_registry(&mut text, &self.registry)?;
+        text::encode_eof(&mut text)?;
         Ok(text)
     }
+}
+
+/// Encodes `podmortem_terminations_total` for `counts`, without the closing `# EOF`.
+pub fn encode_terminations(counts: &[TerminationCount]) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::default();
+    let terminations = Family::<TerminationLabels, Counter>::default();
+    registry.register(
+        "podmortem_terminations",
+        "Container exits in the store, from a count cached for up to 30 s",
+        terminations.clone(),
+    );
+    for count in counts {
+        let labels = TerminationLabels {
+            namespace: count.namespace.clone(),
+            cause: count.cause.clone(),
+            container_kind: count.container_kind.clone(),
+        };
+        terminations.get_or_create(&labels).inc_by(count.count);
+    }
+
+    let mut text = String::new();
+    text::encode_registry(&mut text, &registry)?;
+    Ok(text)
 }

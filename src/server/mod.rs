@@ -9,6 +9,7 @@
 //! [`pool::READ_CONNECTIONS`], because a connection is not shared between threads.
 
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -37,6 +38,7 @@ use utoipa_axum::routes;
 
 use crate::cluster::health::{Resource, WatchHealth};
 use crate::store::{Filter, SqliteStore, Store};
+use cache::RefreshCache;
 use error::ApiError;
 use metrics::{Metrics, RequestLabels};
 use pool::{READ_CONNECTIONS, ReadPool};
@@ -89,11 +91,18 @@ pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
     Ok(token)
 }
 
+/// Maximum number of cached summary bodies, each for one set of query parameters.
+const SUMMARY_CACHE_ENTRIES: usize = 64;
+
 /// Shared state of every handler: the store, the metrics and the optional token.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<ReadPool>,
     metrics: Arc<Metrics>,
+    /// Summary bodies by their sorted query parameters.
+    summaries: Arc<RefreshCache<Vec<(String, String)>, axum::body::Bytes>>,
+    /// The encoded text of `podmortem_terminations_total`.
+    termination_counts: Arc<RefreshCache<(), String>>,
     token: Option<Arc<str>>,
     /// The watch running in the same process, if any; `/readyz` waits for its first list.
     watch: Option<Arc<WatchHealth>>,
@@ -105,6 +114,8 @@ impl AppState {
         AppState {
             store: Arc::new(ReadPool::new(store, READ_CONNECTIONS)),
             metrics: Arc::new(Metrics::new()),
+            summaries: Arc::new(RefreshCache::new(SUMMARY_CACHE_ENTRIES)),
+            termination_counts: Arc::new(RefreshCache::new(1)),
             token: token.map(Arc::from),
             watch: None,
         }
@@ -349,10 +360,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
     security((), ("bearer" = [])),
 )]
 async fn metrics_text(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let counts = state.with_store(|store| store.count_terminations()).await?;
+    let compute_state = state.clone();
+    let terminations = state
+        .termination_counts
+        .get((), move || async move {
+            let counts = compute_state
+                .with_store(|store| store.count_terminations())
+                .await?;
+            metrics::encode_terminations(&counts).map_err(|error| ApiError::Internal(error.into()))
+        })
+        .await?;
     let text = state
         .metrics
-        .encode(&counts)
+        .encode(&terminations)
         .map_err(|error| ApiError::Internal(error.into()))?;
 
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -80,7 +80,8 @@ pub struct StoredRecord {
     /// Microsecond of [`Termination::occurred_at`] since the Unix epoch.
     pub sort_at: i64,
     pub id: String,
-    pub json: Box<serde_json::value::RawValue>,
+    /// The JSON object as `serde_json::to_string` wrote it.
+    pub json: String,
 }
 
 /// A durable collection of records, keyed by record id.

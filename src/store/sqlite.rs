@@ -66,7 +66,7 @@ const MIGRATIONS: &[&str] = &[
     // stored JSON of existing rows. `workload_kind` and `workload_name` hold
     // `Termination::counted_workload`; rows written before records had a `workload` use their
     // owner, or the pod with kind `Pod`. `termination_count` starts with `sort_at`, so a
-    // count over a time window reads one range of this index, and it holds every counted
+    // count over a time window reads one range of this index, and it contains every counted
     // column, so counting never reads the table's rows with their JSON.
     "ALTER TABLE termination ADD COLUMN container_kind TEXT NOT NULL DEFAULT 'regular';
     ALTER TABLE termination ADD COLUMN workload_kind TEXT NOT NULL DEFAULT 'Pod';
@@ -82,6 +82,12 @@ const MIGRATIONS: &[&str] = &[
          pod);
     CREATE INDEX termination_workload ON termination
         (workload_kind, workload_name, namespace, sort_at);",
+    // Version 3: records stored before `Termination::workload` existed lack the key, where a
+    // fresh encoding writes `"workload":null`. API pages send the stored text unchanged, so
+    // the key is added here. `json_set` appends it after the last key rather than after
+    // `owner`, which leaves the JSON value equal but not the bytes.
+    "UPDATE termination SET record = json_set(record, '$.workload', NULL)
+        WHERE json_type(record, '$.workload') IS NULL;",
 ];
 
 /// The schema version this build writes and reads.
@@ -549,7 +555,8 @@ mod tests {
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 
-    /// Returns a record with an owner, as JSON, and the same record without one.
+    /// Returns a record of an init container with an owner, and a record of another pod without
+    /// an owner.
     fn owned_and_bare() -> (Termination, Termination) {
         use crate::model::{ContainerKind, InstanceKey, Owner, Source};
 
@@ -615,7 +622,45 @@ mod tests {
             .collect();
         assert_eq!(rows[0], ("init".into(), "StatefulSet".into(), "api".into()));
         assert_eq!(rows[1], ("regular".into(), "Pod".into(), "lonely".into()));
-        assert_eq!(read_version(&store.connection, &path).unwrap(), 2);
+        assert_eq!(
+            read_version(&store.connection, &path).unwrap(),
+            SCHEMA_VERSION
+        );
+    }
+
+    #[test]
+    fn version_three_adds_missing_workload() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("v2.db");
+        let (owned, _) = owned_and_bare();
+        let mut values = row_values(&owned).unwrap();
+        let Value::Text(json) = &values[9] else {
+            panic!("column 10 is the record's JSON");
+        };
+        let without = json.replace("\"workload\":null,", "");
+        assert_ne!(&without, json, "the fresh encoding writes `workload`");
+        values[9] = Value::Text(without);
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(MIGRATIONS[0]).unwrap();
+            connection.execute_batch(MIGRATIONS[1]).unwrap();
+            connection.pragma_update(None, "user_version", 2).unwrap();
+            connection
+                .execute(
+                    &format!(
+                        "INSERT INTO termination ({COLUMNS}) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                    ),
+                    rusqlite::params_from_iter(&values),
+                )
+                .unwrap();
+        }
+
+        let store = SqliteStore::open(&path).unwrap();
+        let stored = store.query_json(&Filter::default()).unwrap();
+        let stored: serde_json::Value = serde_json::from_str(&stored[0].json).unwrap();
+        assert_eq!(stored, serde_json::to_value(&owned).unwrap());
+        assert!(stored["workload"].is_null());
     }
 
     #[test]

@@ -28,8 +28,11 @@ pub struct Summary {
     pub top_workloads: Vec<WorkloadCount>,
 }
 
-/// The records of one workload: the owner of its pods as the record stores it (a
-/// ReplicaSet stays a ReplicaSet), or the pod itself with kind `Pod`.
+/// The records of one workload, as [`Termination::counted_workload`] names it: the
+/// Deployment or CronJob above the pod's owner when the record knows it, else the owner, else
+/// the pod itself with kind `Pod`.
+///
+/// [`Termination::counted_workload`]: crate::model::Termination::counted_workload
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkloadCount {
     pub namespace: String,
