@@ -36,7 +36,7 @@ pub enum Command {
     List(list::ListArgs),
     /// Show every recorded instance of one pod, with diagnosis, events and log tail.
     Show(show::ShowArgs),
-    /// Serve the recorded exits as a JSON HTTP API with Prometheus metrics.
+    /// Serve the recorded exits as a web page, a JSON HTTP API and Prometheus metrics.
     Serve(serve::ServeArgs),
     /// Watch a cluster and record every container exit until SIGINT or SIGTERM.
     Watch(watch::WatchArgs),

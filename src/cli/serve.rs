@@ -10,7 +10,8 @@ use super::common::DbArgs;
 use super::daemon::{LogFormat, init_logging, stop_signal};
 use crate::server::{self, AppState};
 
-/// Serves the recorded exits as JSON over HTTP, with Prometheus metrics at `/metrics`.
+/// Serves the recorded exits over HTTP: the web page at `/`, the JSON API under `/api/v1` and
+/// Prometheus metrics at `/metrics`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address and port to listen on. An address other than loopback requires
