@@ -326,3 +326,20 @@ fn workload_without_kind_is_rejected() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("KIND/NAME"), "{}", stderr(&output));
 }
+
+#[test]
+fn empty_database_file_is_rejected() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("empty.db");
+    std::fs::write(&db, "").unwrap();
+
+    let output = list(&db, &[]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is an empty file"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+}

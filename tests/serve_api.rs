@@ -520,6 +520,31 @@ async fn hostile_content_round_trips_exactly() {
 }
 
 #[tokio::test]
+async fn since_after_until_is_rejected() {
+    let server = TestServer::start(&all(), None).await;
+    let (status, body) = server
+        .json("/api/v1/terminations?since=2024-02-08T00:00:00Z&until=2024-02-07T00:00:00Z")
+        .await;
+
+    let message = body["error"].as_str().unwrap();
+    assert_eq!(status, 400);
+    assert!(message.contains("`until`"), "{message}");
+    assert!(message.contains("before `since`"), "{message}");
+}
+
+#[tokio::test]
+async fn long_values_are_cut_in_errors() {
+    let server = TestServer::start(&all(), None).await;
+    let id = "x".repeat(60_000);
+    let (status, body) = server.json(&format!("/api/v1/terminations/{id}")).await;
+
+    let message = body["error"].as_str().unwrap();
+    assert_eq!(status, 404);
+    assert!(message.len() < 400, "{} bytes", message.len());
+    assert!(message.contains('…'), "{message}");
+}
+
+#[tokio::test]
 async fn names_at_kubernetes_length_limits() {
     let namespace = "n".repeat(63);
     let pod = "p".repeat(253);

@@ -39,6 +39,25 @@ async fn correct_token_is_accepted() {
 }
 
 #[tokio::test]
+async fn bearer_scheme_is_case_insensitive() {
+    let server = TestServer::start(&all(), Some(TOKEN)).await;
+    for header in [
+        "bearer s3cret-token",
+        "BEARER s3cret-token",
+        "Bearer  s3cret-token",
+    ] {
+        let response = server
+            .client
+            .get(server.url("/api/v1/terminations"))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "header `{header}`");
+    }
+}
+
+#[tokio::test]
 async fn wrong_token_is_rejected() {
     let server = TestServer::start(&all(), Some(TOKEN)).await;
     for header in [
@@ -106,6 +125,16 @@ fn empty_token_file_is_rejected() {
 
     let error = server::read_token(&path).unwrap_err().to_string();
     assert!(error.contains("is empty"), "{error}");
+}
+
+#[test]
+fn token_file_of_two_lines_is_rejected() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("token");
+    fs_err::write(&path, "line1\nline2\n").unwrap();
+
+    let error = server::read_token(&path).unwrap_err().to_string();
+    assert!(error.contains("more than one word"), "{error}");
 }
 
 #[test]
@@ -233,7 +262,69 @@ async fn oversized_body_is_rejected() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 413);
+    let status = response.status().as_u16();
+    let nosniff = response.headers().get("x-content-type-options").cloned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 413);
+    assert_eq!(nosniff.unwrap(), "nosniff");
+    assert!(
+        body["error"].as_str().unwrap().contains("larger than"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn other_methods_get_json_errors() {
+    let server = TestServer::start(&all(), None).await;
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let response = server
+            .client
+            .request(method.clone(), server.url("/api/v1/terminations"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 405, "{method}");
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains(method.as_str()), "{message}");
+        assert!(message.contains("GET"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_path_gets_json_error() {
+    let server = TestServer::start(&all(), None).await;
+    let response = server.get("/api/v1/terminations/%FF").await;
+
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("UTF-8"), "{body}");
+}
+
+#[tokio::test]
+async fn probes_keep_plain_text() {
+    let server = TestServer::start(&all(), None).await;
+    let response = server
+        .client
+        .post(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 405);
+    assert_ne!(
+        response
+            .headers()
+            .get("content-type")
+            .map(|value| value.to_str().unwrap()),
+        Some("application/json")
+    );
 }
 
 #[tokio::test]

@@ -412,11 +412,22 @@ fn database_uses_wal_mode() {
 }
 
 #[test]
-fn empty_file_is_migrated() {
+fn readers_reject_empty_file() {
     let (_folder, path) = temp_db();
     fs_err::write(&path, b"").unwrap();
 
-    let mut store = SqliteStore::open_existing(&path).unwrap();
+    let error = SqliteStore::open_existing(&path).unwrap_err().to_string();
+
+    assert!(error.contains("is an empty file"), "{error}");
+    assert_eq!(fs_err::metadata(&path).unwrap().len(), 0);
+}
+
+#[test]
+fn writers_migrate_empty_file() {
+    let (_folder, path) = temp_db();
+    fs_err::write(&path, b"").unwrap();
+
+    let mut store = SqliteStore::open(&path).unwrap();
     store.upsert(&all()).unwrap();
     drop(store);
 

@@ -16,7 +16,8 @@ use crate::server::{self, AppState};
 pub struct ServeArgs {
     /// Address and port to listen on. An address other than loopback requires
     /// `--token-file` or `--insecure-no-auth`
-    #[arg(long, value_name = "ADDRESS:PORT", default_value = DEFAULT_LISTEN)]
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = DEFAULT_LISTEN,
+          value_parser = parse_listen)]
     pub listen: SocketAddr,
 
     #[command(flatten)]
@@ -33,7 +34,31 @@ pub struct ServeArgs {
 /// Address `serve` and `watch --serve` listen on by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// How the HTTP server checks who is asking.
+/// Parses a listen address: `ADDRESS:PORT` (`0.0.0.0:8080`, `[::1]:8080`), a host name
+/// and port (`localhost:8080`), or only a port (`8080`, `:8080`) on `127.0.0.1`.
+pub fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    let invalid = || {
+        format!("invalid listen address `{value}`: expected ADDRESS:PORT such as `127.0.0.1:8080`")
+    };
+    let port_only = value.strip_prefix(':').unwrap_or(value);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if let Ok(address) = value.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    // A host name: resolve it, which for `localhost` reads only the hosts file.
+    let (host, port) = value.rsplit_once(':').ok_or_else(invalid)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(invalid());
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(value)
+        .map_err(|error| format!("cannot resolve listen address `{value}`: {error}"))?
+        .next()
+        .ok_or_else(invalid)
+}
+
+/// The HTTP server's client authentication.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AuthArgs {
     /// File with the bearer token that every API request must send as
@@ -49,7 +74,7 @@ pub struct AuthArgs {
 }
 
 impl AuthArgs {
-    /// Whether any flag was given.
+    /// Returns whether any flag was given.
     pub fn is_set(&self) -> bool {
         self.token_file.is_some() || self.insecure_no_auth
     }
@@ -104,4 +129,47 @@ pub async fn serve_until(
         .context("HTTP server failed")?;
     tracing::info!("HTTP server stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_accepts_addresses_names_and_ports() {
+        let cases = [
+            ("0.0.0.0:8080", "0.0.0.0:8080"),
+            ("[::1]:9000", "[::1]:9000"),
+            ("8080", "127.0.0.1:8080"),
+            (":8081", "127.0.0.1:8081"),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(
+                parse_listen(given).unwrap().to_string(),
+                expected,
+                "{given}"
+            );
+        }
+        let localhost = parse_listen("localhost:8082").unwrap();
+        assert!(localhost.ip().is_loopback(), "{localhost}");
+        assert_eq!(localhost.port(), 8082);
+    }
+
+    #[test]
+    fn listen_rejects_other_forms() {
+        for given in [
+            "",
+            "localhost",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            ":http",
+            "a:b:c",
+        ] {
+            let error = parse_listen(given).unwrap_err();
+            assert!(
+                error.contains("127.0.0.1:8080") || error.contains("resolve"),
+                "{given}: {error}"
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use super::common::DbArgs;
 use super::daemon::{LogFormat, init_logging, stop_signal};
-use super::serve::{AuthArgs, DEFAULT_LISTEN, bind, serve_until};
+use super::serve::{AuthArgs, DEFAULT_LISTEN, bind, parse_listen, serve_until};
 use crate::cluster::{self, Shutdown, WatchOptions, connect};
 use crate::server::AppState;
 
@@ -72,7 +72,7 @@ pub struct WatchArgs {
     /// Also serve the web page, the API and the metrics on this address (default
     /// `127.0.0.1:8080` when the flag has no value)
     #[arg(long, value_name = "ADDRESS:PORT", num_args = 0..=1,
-          default_missing_value = DEFAULT_LISTEN)]
+          default_missing_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub serve: Option<SocketAddr>,
 
     #[command(flatten)]
@@ -101,12 +101,12 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         .transpose()?
         .flatten();
     let store = args.db.open_store()?;
-    // Bind before connecting to the cluster, so a taken port fails at once.
+    let connection = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    // Bind before the watch starts, so a taken port fails before anything is recorded.
     let listener = match args.serve {
         Some(address) => Some((bind(address).await?, args.db.open_existing_store()?)),
         None => None,
     };
-    let connection = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
 
     let mut options = WatchOptions {
         namespace: args.namespace,

@@ -385,6 +385,17 @@ fn parse_filter(params: &HashMap<String, String>, now: Timestamp) -> Result<Filt
         .map(|value| parse_time(value, "until", now))
         .transpose()?;
 
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        let value = params.get("until").map_or("", String::as_str);
+        return Err(ApiError::invalid(
+            "until",
+            value,
+            format!("it is before `since` ({since}): swap the two"),
+        ));
+    }
+
     Ok(Filter {
         namespace: text("namespace"),
         pod: text("pod"),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 /// An error that a handler returns, sent as `{"error": "..."}` with its status code.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("invalid parameter `{name}` value `{value}`: {reason}")]
+    #[error("invalid parameter `{name}` value `{}`: {reason}", shorten(.value))]
     InvalidParameter {
         name: &'static str,
         value: String,
@@ -17,7 +17,7 @@ pub enum ApiError {
     #[error("unknown parameter `{name}`")]
     UnknownParameter { name: String },
 
-    #[error("{what} `{id}` not found")]
+    #[error("{what} `{}` not found", shorten(.id))]
     NotFound { what: &'static str, id: String },
 
     #[error("missing or invalid bearer token in the `Authorization` header")]
@@ -29,12 +29,33 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
+/// Maximum length, in characters, of a client-sent value that an error message quotes whole.
+const QUOTED_VALUE_CHARS: usize = 200;
+
+/// Returns `value`, cut to [`QUOTED_VALUE_CHARS`] characters with `…` appended when longer, so
+/// a huge parameter is not echoed back whole.
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_VALUE_CHARS) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
 impl ApiError {
     pub fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> Self {
         ApiError::InvalidParameter {
             name,
             value: value.to_owned(),
             reason: reason.into(),
+        }
+    }
+
+    /// Returns the message for the server's log: for an internal error the whole chain of
+    /// causes, which is never sent to the client.
+    pub fn log_text(&self) -> String {
+        match self {
+            ApiError::Internal(cause) => format!("{cause:#}"),
+            other => other.to_string(),
         }
     }
 
@@ -58,8 +79,8 @@ impl From<crate::store::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
+        if matches!(self, ApiError::Internal(_)) {
+            tracing::error!(error = %self.log_text(), "request failed");
         }
         let body = serde_json::json!({ "error": self.to_string() });
         let mut response = (self.status(), Json(body)).into_response();

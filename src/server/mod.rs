@@ -64,6 +64,12 @@ pub enum Error {
     #[error("token file `{path}` is empty: write the token on its first line")]
     EmptyToken { path: std::path::PathBuf },
 
+    #[error(
+        "token file `{path}` holds more than one word: keep only the token, on one line, \
+         because a client sends it whole in one `Authorization` header"
+    )]
+    TokenNotOneWord { path: std::path::PathBuf },
+
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -85,6 +91,14 @@ pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
     let token = fs_err::read_to_string(path)?.trim().to_owned();
     if token.is_empty() {
         return Err(Error::EmptyToken {
+            path: path.to_owned(),
+        });
+    }
+    if token
+        .chars()
+        .any(|char| char.is_whitespace() || char.is_control())
+    {
+        return Err(Error::TokenNotOneWord {
             path: path.to_owned(),
         });
     }
@@ -211,6 +225,14 @@ pub fn router(state: AppState) -> Router {
         .merge(protected)
         .merge(web::routes())
         .fallback(not_found)
+        // The layer added last runs first, so the headers and the JSON error bodies also cover
+        // the responses of the timeout and the body limit.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -224,11 +246,6 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .with_state(state)
 }
 
@@ -306,7 +323,7 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Handles `GET /readyz`: the store answers, and a watch in the same process has listed pods.
+/// Handles `GET /readyz`: the store responds, and a watch in the same process has listed pods.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -337,7 +354,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     match ready.await {
         Ok(_) => "ok\n".into_response(),
         Err(error) => {
-            tracing::warn!(error = %error, "store is not reachable");
+            tracing::warn!(error = %error.log_text(), "store is not reachable");
             (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n").into_response()
         }
     }
@@ -386,6 +403,61 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     }
 }
 
+/// Largest plain-text error body that [`json_errors`] quotes in its message.
+const QUOTED_ERROR_BYTES: usize = 512;
+
+/// Gives every error response a JSON `{"error": ...}` body, also those that axum and the
+/// request bounds send with plain text or nothing (405, 408, 413, a path that is not valid
+/// UTF-8). The probes keep their plain-text bodies.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let probe = matches!(request.uri().path(), "/healthz" | "/readyz");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if probe || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, QUOTED_ERROR_BYTES).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("GET");
+            format!("method `{method}` is not allowed here: use {allowed}")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("request body is larger than {BODY_LIMIT_BYTES} bytes")
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            format!("request took longer than {} s", REQUEST_TIMEOUT.as_secs())
+        }
+        _ if !text.is_empty() => text,
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::json!({ "error": message }).to_string();
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// Rejects requests without the configured bearer token.
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(token) = &state.token else {
@@ -395,7 +467,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(bearer_credentials);
 
     match presented {
         Some(presented) if constant_time_eq(presented.as_bytes(), token.as_bytes()) => {
@@ -403,6 +475,15 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         }
         _ => ApiError::Unauthorized.into_response(),
     }
+}
+
+/// Returns the credentials of an `Authorization: Bearer <token>` value. The scheme name is
+/// case-insensitive (RFC 9110, section 11.1).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_start_matches(' '))
 }
 
 /// Compares two byte strings in time that depends only on their lengths.

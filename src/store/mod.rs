@@ -119,6 +119,12 @@ pub enum Error {
     Missing { path: PathBuf },
 
     #[error(
+        "database `{path}` is an empty file: store records into it first with `podmortem \
+         analyze --store` or `podmortem watch`, or pass the right file with `--db`"
+    )]
+    EmptyFile { path: PathBuf },
+
+    #[error(
         "`{path}` is not a SQLite database, or it is corrupt: move it away, or choose another \
          file with `--db` or `PODMORTEM_DB`"
     )]

@@ -140,6 +140,13 @@ impl SqliteStore {
                 path: path.to_owned(),
             });
         }
+        // An empty file is a valid empty SQLite database, and opening it would write a schema
+        // into a file that no podmortem command created.
+        if fs_err::metadata(path)?.len() == 0 {
+            return Err(Error::EmptyFile {
+                path: path.to_owned(),
+            });
+        }
 
         // NOTE: readers open the file read-write, because a WAL database needs its `-shm` and
         // `-wal` files next to it. A database on read-only media is not supported yet.
