@@ -43,7 +43,7 @@ async fn get(base: &str, path: &str) -> (u16, String) {
 #[tokio::test]
 async fn ready_only_after_first_pod_list() {
     let health = Arc::new(WatchHealth::new());
-    let served = serve_with(Arc::clone(&health)).await;
+    let served = serve_with(Some(Arc::clone(&health))).await;
 
     let (before, body) = get(&served.base, "/readyz").await;
     health.received(Resource::Events);
@@ -65,7 +65,7 @@ async fn ready_only_after_first_pod_list() {
 #[tokio::test]
 async fn metrics_carry_watch_health() {
     let health = Arc::new(WatchHealth::new());
-    let served = serve_with(Arc::clone(&health)).await;
+    let served = serve_with(Some(Arc::clone(&health))).await;
     health.received(Resource::Pods);
     health.failed(Resource::Events);
     health.fetch_started();
@@ -92,22 +92,11 @@ async fn metrics_carry_watch_health() {
 
 #[tokio::test]
 async fn plain_server_has_no_watch_metrics() {
-    let folder = tempfile::tempdir().unwrap();
-    let path = folder.path().join("podmortem.db");
-    drop(SqliteStore::open(&path).unwrap());
-    let state = AppState::new(SqliteStore::open_existing(&path).unwrap(), None);
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let served = serve_with(None).await;
 
-    let (ready, _) = get(&base, "/readyz").await;
-    let (_, text) = get(&base, "/metrics").await;
-    let _ = stop.send(());
+    let (ready, _) = get(&served.base, "/readyz").await;
+    let (_, text) = get(&served.base, "/metrics").await;
+    let _ = served.stop.send(());
 
     assert_eq!(ready, 200);
     assert!(!text.contains("podmortem_watch_"), "{text}");
