@@ -14,11 +14,15 @@ struct Served {
     _folder: tempfile::TempDir,
 }
 
-async fn serve_with(health: Arc<WatchHealth>) -> Served {
+/// Serves an empty store, with the health of a watch in the same process when given.
+async fn serve_with(health: Option<Arc<WatchHealth>>) -> Served {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("podmortem.db");
     drop(SqliteStore::open(&path).unwrap());
-    let state = AppState::new(SqliteStore::open_existing(&path).unwrap(), None).with_watch(health);
+    let mut state = AppState::new(SqliteStore::open_existing(&path).unwrap(), None);
+    if let Some(health) = health {
+        state = state.with_watch(health);
+    }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
