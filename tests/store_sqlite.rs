@@ -5,7 +5,9 @@ mod store_fixtures;
 use std::path::PathBuf;
 
 use podmortem::model::{CauseKind, LogSource, Stream, Termination};
-use podmortem::store::{Error, Filter, SCHEMA_VERSION, SqliteStore, Store, UpsertSummary};
+use podmortem::store::{
+    Error, Filter, InstanceMark, SCHEMA_VERSION, SqliteStore, Store, UpsertSummary,
+};
 use store_fixtures::{all, line, time};
 
 fn temp_db() -> (tempfile::TempDir, PathBuf) {
@@ -542,4 +544,33 @@ fn untrusted_text_round_trips_unchanged() {
 
     assert_eq!(by_id.as_ref(), Some(&record));
     assert_eq!(by_pod, [record]);
+}
+
+#[test]
+fn instance_marks_match_records() {
+    let (_folder, path) = temp_db();
+    let mut store = SqliteStore::open(&path).unwrap();
+    let records = all();
+    store.upsert(&records).unwrap();
+
+    let mut marks = store.instance_marks(None).unwrap();
+    let shop = store.instance_marks(Some("shop")).unwrap();
+
+    let mut expected: Vec<InstanceMark> = records
+        .iter()
+        .map(|record| InstanceMark {
+            pod_uid: record.pod_uid.clone(),
+            container: record.container.clone(),
+            restart_count: record.restart_count,
+            container_id: record.container_id.clone(),
+            finished_at: record.finished_at,
+        })
+        .collect();
+    let key = |mark: &InstanceMark| (mark.pod_uid.clone(), mark.container.clone());
+    marks.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(marks, expected);
+    assert_eq!(shop.len(), 2);
+    assert!(expected.iter().any(|mark| mark.container_id.is_some()));
+    assert!(expected.iter().any(|mark| mark.finished_at.is_some()));
 }

@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use crate::detect::{self, Instance, Observation, Slot};
 use crate::model::Termination;
+use crate::store::InstanceMark;
 
 /// The last recorded exit of one container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,16 +51,19 @@ impl PodFingerprint {
             container_id: record.container_id.as_deref().map(Box::from),
             finished_at: record.finished_at,
         };
+        self.keep(&record.container, mark);
+    }
+
+    /// Keeps `mark` for `container` when its restart number is the highest seen.
+    fn keep(&mut self, container: &str, mark: ContainerMark) {
         let found = self
             .containers
             .iter_mut()
-            .find(|(name, _)| **name == *record.container);
+            .find(|(name, _)| **name == *container);
         match found {
             Some((_, known)) if known.restart_count >= mark.restart_count => {}
             Some((_, known)) => *known = mark,
-            None => self
-                .containers
-                .push((Box::from(record.container.as_str()), mark)),
+            None => self.containers.push((Box::from(container), mark)),
         }
     }
 
@@ -167,6 +171,22 @@ impl Baseline {
             pods.entry(record.pod_uid.clone())
                 .or_default()
                 .record(record);
+        }
+        Baseline { pods }
+    }
+
+    /// Builds the baseline from stored instance marks of any order.
+    pub fn from_marks(marks: Vec<InstanceMark>) -> Self {
+        let mut pods: HashMap<String, PodFingerprint> = HashMap::new();
+        for mark in marks {
+            let container_mark = ContainerMark {
+                restart_count: mark.restart_count,
+                container_id: mark.container_id.map(String::into_boxed_str),
+                finished_at: mark.finished_at,
+            };
+            pods.entry(mark.pod_uid)
+                .or_default()
+                .keep(&mark.container, container_mark);
         }
         Baseline { pods }
     }

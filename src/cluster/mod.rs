@@ -37,7 +37,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::model::{LogSource, Termination};
-use crate::store::{Filter, SqliteStore, Store};
+use crate::store::SqliteStore;
 
 use events::{EventWindow, Inserted, WindowLimits, pod_key};
 use fingerprint::{Baseline, LogRequest, NewExit};
@@ -158,17 +158,10 @@ pub async fn run(
     store: SqliteStore,
     shutdown: Shutdown,
 ) -> Result<WatchSummary, Error> {
-    let stored = store
-        .query(&Filter {
-            namespace: options.namespace.clone(),
-            include_expected: true,
-            ..Filter::default()
-        })
+    let marks = store
+        .instance_marks(options.namespace.as_deref())
         .map_err(Error::Baseline)?;
-    // NOTE: this reads every stored record of the watched namespaces once at start; a store of
-    // millions of records would want a query of only ids and restart numbers.
-    let baseline = Baseline::from_records(&stored);
-    drop(stored);
+    let baseline = Baseline::from_marks(marks);
 
     let (records, receiver) = mpsc::unbounded_channel();
     let health = Arc::clone(&options.health);

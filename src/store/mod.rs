@@ -34,6 +34,17 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
+/// The identity of one stored instance, enough for a watcher to tell new exits from recorded
+/// ones without decoding whole records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceMark {
+    pub pod_uid: String,
+    pub container: String,
+    pub restart_count: u32,
+    pub container_id: Option<String>,
+    pub finished_at: Option<Timestamp>,
+}
+
 /// Counts of what one [`Store::upsert`] did with its records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpsertSummary {
