@@ -343,3 +343,69 @@ fn empty_database_file_is_rejected() {
     );
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
 }
+
+/// Runs the binary as user `nobody` when this test runs as root, so file permissions apply.
+fn as_unprivileged(binary: &Path, args: &[&std::ffi::OsStr]) -> Output {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    let mut command = if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        command.arg(binary);
+        command
+    } else {
+        Command::new(binary)
+    };
+    command
+        .args(args)
+        .env_remove("PODMORTEM_DB")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn read_only_database_is_listed() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let records = store_fixtures::all();
+    let (folder, db) = filled_db(&records);
+    // The binary is copied next to the database, because the build folder may not be
+    // reachable for an unprivileged user.
+    let binary = folder.path().join("podmortem");
+    std::fs::copy(env!("CARGO_BIN_EXE_podmortem"), &binary).unwrap();
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(&binary, 0o755);
+    mode(&db, 0o444);
+    mode(folder.path(), 0o555);
+
+    let output = as_unprivileged(
+        &binary,
+        &[
+            "list".as_ref(),
+            "--all".as_ref(),
+            "-o".as_ref(),
+            "json".as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ],
+    );
+    let entries: Vec<String> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    mode(folder.path(), 0o755);
+
+    assert_eq!(pods_of(&stdout(&output)).len(), records.len());
+    assert!(
+        stderr(&output).contains("immutable snapshot"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|name| !name.ends_with("-wal") && !name.ends_with("-shm")),
+        "{entries:?}"
+    );
+}

@@ -34,7 +34,15 @@ impl DbArgs {
     /// Opens a store that must already exist, for the commands that only read it: a missing
     /// file is an error that names the commands that fill it, and no empty file is created.
     pub fn open_existing_store(&self) -> anyhow::Result<SqliteStore> {
-        Ok(SqliteStore::open_existing(&self.path()?)?)
+        let store = SqliteStore::open_existing(&self.path()?)?;
+        if store.is_immutable() {
+            eprintln!(
+                "warning: `{}`: no write access, so the database is read as an immutable \
+                 snapshot; changes that other processes make while this runs are not seen",
+                store.path().display()
+            );
+        }
+        Ok(store)
     }
 }
 

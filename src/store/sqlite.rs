@@ -115,6 +115,8 @@ const COLUMNS: &str = "id, namespace, pod, container, cause_kind, expected, fini
 pub struct SqliteStore {
     connection: Connection,
     path: PathBuf,
+    /// True when the file was opened as an immutable snapshot, for lack of write access.
+    immutable: bool,
 }
 
 impl SqliteStore {
@@ -148,12 +150,43 @@ impl SqliteStore {
             });
         }
 
-        // NOTE: readers open the file read-write, because a WAL database needs its `-shm` and
-        // `-wal` files next to it. A database on read-only media is not supported yet.
+        // Readers open the file read-write, because a WAL database needs its `-shm` and `-wal`
+        // files next to it. Without write access the file is opened as immutable instead.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags)
-            .map_err(sqlite_error(path, "open the database"))?;
-        Self::prepare(connection, path)
+        let opened = Connection::open_with_flags(path, flags)
+            .map_err(sqlite_error(path, "open the database"))
+            .and_then(|connection| Self::prepare(connection, path));
+        match opened {
+            Ok(store) => Ok(store),
+            Err(error) => Self::open_immutable(path).ok_or(error),
+        }
+    }
+
+    /// Opens `path` read-only as an immutable file (SQLite's `immutable=1` URI parameter),
+    /// which needs no `-wal` or `-shm` file and no lock. Returns `None` when that fails too,
+    /// or when the file needs a migration, which needs write access.
+    ///
+    /// NOTE: SQLite then assumes that nothing changes the file, so a database that another
+    /// process is writing may read inconsistently. This is meant for copies and read-only
+    /// volumes.
+    fn open_immutable(path: &Path) -> Option<Self> {
+        let uri = format!("file:{}?immutable=1", uri_path(path)?);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(uri, flags).ok()?;
+        let version = read_version(&connection, path).ok()?;
+        (version == SCHEMA_VERSION).then(|| SqliteStore {
+            connection,
+            path: path.to_owned(),
+            immutable: true,
+        })
+    }
+
+    /// Returns whether the file was opened as an immutable snapshot because this process
+    /// cannot write it. Changes that other processes make are then not seen.
+    pub fn is_immutable(&self) -> bool {
+        self.immutable
     }
 
     /// Returns the path of the database file.
@@ -165,6 +198,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             connection,
             path: path.to_owned(),
+            immutable: false,
         };
 
         store
@@ -495,6 +529,21 @@ fn index_hint(filter: &Filter) -> &'static str {
     }
 }
 
+/// Returns `path` as the path part of an SQLite file URI, with the characters that a URI
+/// reserves percent-encoded, or `None` for a path that is not UTF-8.
+fn uri_path(path: &Path) -> Option<String> {
+    let absolute = std::path::absolute(path).ok()?;
+    let text = absolute.to_str()?;
+    let mut encoded = String::with_capacity(text.len());
+    for char in text.chars() {
+        match char {
+            '%' | '?' | '#' => encoded.push_str(&format!("%{:02X}", u32::from(char))),
+            _ => encoded.push(char),
+        }
+    }
+    Some(encoded)
+}
+
 fn micros(time: Timestamp) -> i64 {
     time.as_microsecond()
 }
@@ -688,6 +737,15 @@ mod tests {
             .collect();
         let plan = plan.join("\n");
         assert!(plan.contains("COVERING INDEX termination_count"), "{plan}");
+    }
+
+    #[test]
+    fn uri_path_encodes_reserved_characters() {
+        let path = Path::new("/data/a?b#c%d é/podmortem.db");
+        assert_eq!(
+            uri_path(path).unwrap(),
+            "/data/a%3Fb%23c%25d é/podmortem.db"
+        );
     }
 
     #[test]
