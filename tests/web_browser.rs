@@ -943,6 +943,7 @@ async fn bad_urls_keep_page_usable() {
         error_text.contains("invalid parameter `cause`"),
         "{error_text}"
     );
+    browser.wait_for("form.filters #filter-since").await;
     let values = browser
         .execute(
             "return [document.querySelector('#filter-since').value, \
