@@ -10,14 +10,17 @@ use store_fixtures::all;
 
 const TOKEN: &str = "s3cret-token";
 
-/// Concrete paths for each pattern of `PAGE_ROUTES`, including encoded parts.
-const PAGE_PATHS: [&str; 6] = [
+/// Concrete paths for each pattern of `PAGE_ROUTES`, including encoded parts and malformed
+/// percent-encodings, for which the script shows its "Page not found" view.
+const PAGE_PATHS: [&str; 8] = [
     "/",
     "/terminations",
     "/terminations?namespace=shop&cause=oom_killed&all=true",
     "/terminations/0123456789abcdef0123456789abcdef",
     "/pods/shop/api-7d9f8c6b5d-x2k4q",
     "/pods/hostile/%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E",
+    "/terminations/%ZZ",
+    "/pods/%E0%A4%A/x",
 ];
 
 const ASSETS: [(&str, &str); 10] = [

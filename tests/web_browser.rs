@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use serve_support::TestServer;
 use web_fixtures::{
     CRASH_LOOP_EXITS, CRASH_LOOP_NAMESPACE, CRASH_LOOP_POD, HOSTILE_NAMESPACE, IMG_TAG,
-    LONG_LINE_BYTES, OOM_KILLS, PAGING_NAMESPACE, SCRIPT_TAG, cut_key_line, hostile, longest_names,
-    paged_exits, realistic_cluster,
+    LONG_LINE_BYTES, LONG_STRINGS_NAMESPACE, OOM_KILLS, PAGING_NAMESPACE, SCRIPT_TAG, cut_key_line,
+    hostile, long_strings, longest_names, old_exit, paged_exits, realistic_cluster,
 };
 
 const TOKEN: &str = "browser-test-token";
@@ -128,6 +128,80 @@ async fn location(browser: &Browser) -> (String, String) {
         value[0].as_str().unwrap().to_owned(),
         value[1].as_str().unwrap().to_owned(),
     )
+}
+
+/// Returns the text of every element that matches `selector`, in document order.
+async fn texts(browser: &Browser, selector: &str) -> Vec<String> {
+    let value = browser
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent);",
+            json!([selector]),
+        )
+        .await;
+    serde_json::from_value(value).unwrap()
+}
+
+/// Returns how many CSS pixels the document is wider than the viewport.
+async fn horizontal_overflow(browser: &Browser) -> i64 {
+    let value = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            json!([]),
+        )
+        .await;
+    value.as_i64().unwrap()
+}
+
+/// Returns the x positions of the timeline's tick labels, left to right.
+async fn timeline_tick_positions(browser: &Browser) -> Vec<f64> {
+    let value = browser
+        .execute(
+            "return [...document.querySelectorAll('svg.timeline text.x-tick')].map((t) => Number(t.getAttribute('x')));",
+            json!([]),
+        )
+        .await;
+    serde_json::from_value(value).unwrap()
+}
+
+/// Checks that the timeline has at least two tick labels, all different, at equal distances.
+async fn assert_even_distinct_ticks(browser: &Browser, step: &str) {
+    let labels = texts(browser, "svg.timeline text.x-tick").await;
+    assert!(
+        labels.len() >= 2,
+        "tick labels at step `{step}`: {labels:?}"
+    );
+    let mut distinct = labels.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        labels.len(),
+        "repeated tick labels at step `{step}`: {labels:?}"
+    );
+    let positions = timeline_tick_positions(browser).await;
+    let gaps: Vec<f64> = positions.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    for gap in &gaps {
+        assert!(
+            (gap - gaps[0]).abs() < 0.01,
+            "uneven tick gaps at step `{step}`: {gaps:?}"
+        );
+    }
+}
+
+/// Returns the chart's bar totals, read from each bar's `<title>` ("…: 3 exits (…)").
+async fn bar_totals(browser: &Browser) -> Vec<u64> {
+    let titles = texts(browser, "svg.chart g.bar > title").await;
+    titles
+        .iter()
+        .map(|title| {
+            let count = title
+                .split(": ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap_or_else(|| panic!("bar title without a count: {title}"));
+            count.parse().unwrap()
+        })
+        .collect()
 }
 
 async fn save(browser: &Browser, name: &str) {
@@ -469,6 +543,8 @@ async fn pages_render_and_escape_records() {
         heading_text.contains(&format!("{IMG_TAG}'\"pod")),
         "{heading_text}"
     );
+    // One exit spans no time, so the axis shows about a minute around it, in seconds.
+    assert_even_distinct_ticks(&browser, "hostile pod").await;
     assert_clean(&browser, "hostile pod").await;
 
     // The crash loop's timeline: one mark and one lifetime bar per restart.
@@ -490,6 +566,7 @@ async fn pages_render_and_escape_records() {
         .await;
     let expected: Vec<u32> = (0..CRASH_LOOP_EXITS).collect();
     assert_eq!(restarts, json!(expected));
+    assert_even_distinct_ticks(&browser, "crash loop pod").await;
     save(&browser, "pod.png").await;
     assert_clean(&browser, "crash loop pod").await;
 
@@ -597,9 +674,10 @@ async fn token_prompt_unlocks_api() {
     let input = browser.wait_for("#token-input").await;
     let text = browser.page_text().await;
     assert!(text.contains("Token required"), "{text}");
+    // No token was entered yet, so there is nothing to show as an error.
     assert!(
-        text.contains("missing or invalid bearer token"),
-        "the API's error message: {text}"
+        browser.find_all("p.state.error").await.is_empty(),
+        "error box on the first visit: {text}"
     );
     save(&browser, "token.png").await;
 
@@ -610,6 +688,12 @@ async fn token_prompt_unlocks_api() {
             "return document.body.textContent.includes('rejected the stored token');",
         )
         .await;
+    let error = browser.wait_for("p.state.error").await;
+    let error_text = browser.text(&error).await;
+    assert!(
+        error_text.contains("missing or invalid bearer token"),
+        "the API's error message: {error_text}"
+    );
     let stored = browser
         .execute(
             "return sessionStorage.getItem('podmortem.token');",
@@ -646,6 +730,274 @@ async fn token_prompt_unlocks_api() {
         )
         .await;
     assert_eq!(stored, Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_strings_stay_inside_cards() {
+    let now = Timestamp::now();
+    let mut records = realistic_cluster(now);
+    let long = long_strings(now);
+    records.push(long.clone());
+    let server = TestServer::start(&records, None).await;
+    let browser = Browser::start().await;
+
+    let pages = [
+        (
+            "record",
+            format!("/terminations/{}", record_id(&long)),
+            "li.log-line",
+        ),
+        (
+            "list",
+            format!("/terminations?namespace={LONG_STRINGS_NAMESPACE}"),
+            "tr.row-link",
+        ),
+        (
+            "pod",
+            format!("/pods/{LONG_STRINGS_NAMESPACE}/{}", long.pod),
+            "svg.timeline a.instance",
+        ),
+        ("overview", "/".to_owned(), "table.workloads tbody tr"),
+    ];
+    // 800 pixels is below the 900-pixel breakpoint of the one-column layout.
+    for width in [1366, 800] {
+        browser.set_window_size(width, 900).await;
+        for (name, path, ready) in &pages {
+            open(&browser, &server.url(path)).await;
+            browser.wait_for(ready).await;
+            let step = format!("{name} at {width} pixels");
+            assert_eq!(
+                horizontal_overflow(&browser).await,
+                0,
+                "horizontal overflow in pixels at step `{step}`"
+            );
+            assert_clean(&browser, &step).await;
+        }
+    }
+    open(
+        &browser,
+        &server.url(&format!("/terminations/{}", record_id(&long))),
+    )
+    .await;
+    browser.wait_for("li.log-line").await;
+    save(&browser, "long-strings.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_windows_reach_old_exits() {
+    let now = Timestamp::now();
+    let mut records = realistic_cluster(now);
+    records.push(old_exit(now, 10));
+    records.push(old_exit(now, 200));
+    let server = TestServer::start(&records, None).await;
+    let browser = Browser::start().await;
+
+    // The default window's y axis counts whole exits.
+    open(&browser, &server.url("/")).await;
+    browser.wait_for("svg.chart rect.segment").await;
+    let ticks = texts(&browser, "svg.chart text.y-tick").await;
+    assert!(ticks.len() >= 2, "{ticks:?}");
+    for tick in &ticks {
+        assert!(tick.parse::<u64>().is_ok(), "y tick `{tick}` in {ticks:?}");
+    }
+    let last_day = bar_totals(&browser).await.iter().sum::<u64>();
+
+    // 30 days: one bar per day, labelled by date, with the exit of 10 days ago.
+    open(&browser, &server.url("/?window=30d")).await;
+    browser
+        .wait_for("svg.chart[data-unit='day'] rect.segment")
+        .await;
+    let days = bar_totals(&browser).await;
+    assert!((30..=31).contains(&days.len()), "{} bars", days.len());
+    assert_eq!(days.iter().sum::<u64>(), last_day + 1);
+    let old_day = (now - jiff::SignedDuration::from_hours(240))
+        .strftime("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let old_bar = browser
+        .find_all(&format!(
+            "svg.chart g.bar[data-start='{old_day}'] rect.segment"
+        ))
+        .await;
+    assert_eq!(old_bar.len(), 1, "bar of {old_day}");
+    for label in texts(&browser, "svg.chart text.x-tick").await {
+        let date = label.as_bytes();
+        assert!(
+            label.len() == 5 && date[2] == b'-' && label.replace('-', "").parse::<u32>().is_ok(),
+            "x label `{label}` is no MM-DD date"
+        );
+    }
+    let heading = browser.wait_for("#chart-heading").await;
+    assert_eq!(browser.text(&heading).await, "Exits per day, last 30d");
+    assert_clean(&browser, "30d").await;
+
+    // All time: at most about 100 bars of days or weeks, with the exit of 200 days ago.
+    let all = browser.wait_for("a[data-window='all']").await;
+    browser.click(&all).await;
+    browser
+        .wait_until(
+            "the all-time window",
+            "return location.search === '?window=all' \
+             && document.querySelector(\"a[data-window='all']\").getAttribute('aria-current') === 'true' \
+             && document.querySelector('svg.chart rect.segment') !== null;",
+        )
+        .await;
+    let bars = bar_totals(&browser).await;
+    assert!(bars.len() <= 100, "{} bars", bars.len());
+    assert_eq!(bars.iter().sum::<u64>(), last_day + 2);
+    let unit = browser
+        .execute(
+            "return document.querySelector('svg.chart').dataset.unit;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(unit, "week", "200 days make more than 100 days");
+    let lede = browser.wait_for("p.lede").await;
+    let lede_text = browser.text(&lede).await;
+    assert!(
+        lede_text.starts_with(&format!("{} exits in all time", last_day + 2)),
+        "{lede_text}"
+    );
+    save(&browser, "overview-all.png").await;
+    assert_clean(&browser, "all time").await;
+
+    // An unknown window says that it was replaced by the default.
+    open(&browser, &server.url("/?window=90d")).await;
+    let notice = browser.wait_for("#window-notice").await;
+    let notice_text = browser.text(&notice).await;
+    assert!(notice_text.contains("90d"), "{notice_text}");
+    assert!(notice_text.contains("default window, 24h"), "{notice_text}");
+    let current = browser
+        .execute(
+            "return document.querySelector(\"a[data-window='24h']\").getAttribute('aria-current');",
+            json!([]),
+        )
+        .await;
+    assert_eq!(current, "true");
+    assert_clean(&browser, "unknown window").await;
+
+    // With one exit 10 days ago, the empty 24h window links to all time, and counts are
+    // singular.
+    let lone = TestServer::start(&[old_exit(now, 10)], None).await;
+    open(&browser, &lone.url("/")).await;
+    let empty = browser.wait_for("#chart-heading ~ p.state.empty").await;
+    assert_eq!(
+        browser.text(&empty).await,
+        "No exits recorded in this window. Show all time."
+    );
+    let lede = browser.wait_for("p.lede").await;
+    assert!(browser.text(&lede).await.starts_with("0 exits since"));
+    let link = browser.wait_for("a[data-window-link='all']").await;
+    browser.click(&link).await;
+    browser.wait_for("svg.chart rect.segment").await;
+    let lede = browser.wait_for("p.lede").await;
+    let lede_text = browser.text(&lede).await;
+    assert!(lede_text.starts_with("1 exit in all time,"), "{lede_text}");
+    assert_eq!(texts(&browser, "svg.chart text.y-tick").await, ["0", "1"]);
+    // All time starts at the oldest exit: its day and the 10 days after it.
+    let days = bar_totals(&browser).await;
+    assert_eq!(days.len(), 11, "{days:?}");
+    assert_eq!(days[0], 1, "{days:?}");
+    assert_eq!(days.iter().sum::<u64>(), 1, "{days:?}");
+    let title = texts(&browser, "svg.chart g.bar > title").await;
+    assert!(title[0].ends_with(": 1 exit (1 app error)"), "{title:?}");
+    open(&browser, &lone.url("/?window=30d")).await;
+    browser.wait_for("svg.chart rect.segment").await;
+    let lede = browser.wait_for("p.lede").await;
+    let lede_text = browser.text(&lede).await;
+    assert!(lede_text.starts_with("1 exit since"), "{lede_text}");
+    assert_clean(&browser, "one old exit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_urls_keep_page_usable() {
+    let now = Timestamp::now();
+    let server = TestServer::start(&realistic_cluster(now), None).await;
+    let browser = Browser::start().await;
+
+    // Malformed percent-encodings name no record or pod.
+    for path in ["/terminations/%ZZ", "/pods/%E0%A4%A/x", "/pods/ns/%"] {
+        open(&browser, &server.url(path)).await;
+        let heading = browser.wait_for("h1").await;
+        browser
+            .wait_until(
+                "the view after loading",
+                "return document.querySelector('main').getAttribute('aria-busy') === null;",
+            )
+            .await;
+        assert_eq!(
+            browser.text(&heading).await,
+            "Page not found",
+            "path `{path}`"
+        );
+    }
+
+    // An invalid filter keeps the form with its values, so the user can correct it.
+    open(
+        &browser,
+        &server.url("/terminations?cause=bogus&since=yesterday"),
+    )
+    .await;
+    let error = browser.wait_for("p.state.error").await;
+    let error_text = browser.text(&error).await;
+    assert!(
+        error_text.contains("invalid parameter `cause`"),
+        "{error_text}"
+    );
+    browser.wait_for("form.filters #filter-since").await;
+    let values = browser
+        .execute(
+            "return [document.querySelector('#filter-since').value, \
+             document.querySelector('#filter-cause').value];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(values, json!(["yesterday", "bogus"]));
+    assert!(browser.find_all("#retry").await.is_empty());
+    assert_eq!(
+        browser
+            .find_all("form.filters a[href='/terminations']")
+            .await
+            .len(),
+        1,
+        "Clear link"
+    );
+    save(&browser, "invalid-filter.png").await;
+    let since = browser.wait_for("#filter-since").await;
+    browser.clear(&since).await;
+    browser.send_keys(&since, "24h").await;
+    let any_cause = browser.wait_for("#filter-cause option[value='']").await;
+    browser.click(&any_cause).await;
+    let apply = browser.wait_for("#apply-filters").await;
+    browser.click(&apply).await;
+    browser
+        .wait_until(
+            "the corrected list",
+            "return location.search === '?since=24h' && document.querySelector('tr.row-link') !== null;",
+        )
+        .await;
+    assert!(browser.find_all("p.state.error").await.is_empty());
+
+    // At 1280×720, names that fit their column stay on one line.
+    browser.set_window_size(1280, 720).await;
+    open(&browser, &server.url("/terminations")).await;
+    browser.wait_for("tr.row-link").await;
+    let wrapped = browser
+        .execute(
+            "const wrapped = []; \
+             for (const cell of document.querySelectorAll('tr.row-link td.name')) { \
+               const range = document.createRange(); \
+               const text = [...cell.querySelectorAll('*'), cell].flatMap((e) => [...e.childNodes]) \
+                 .find((node) => node.nodeType === Node.TEXT_NODE); \
+               range.selectNodeContents(text); \
+               if (range.getClientRects().length > 1) { wrapped.push(cell.textContent); } \
+             } \
+             return wrapped;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(wrapped, json!([]), "names on more than one line");
+    assert_eq!(horizontal_overflow(&browser).await, 0);
+    save(&browser, "list-1280.png").await;
 }
 
 /// Refreshes `docs/overview.png` for the README from the realistic cluster. Run it with

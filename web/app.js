@@ -12,10 +12,21 @@ const main = document.getElementById("main");
 const session = document.getElementById("session");
 let controller = null;
 
-// Returns the view for a pathname and the decoded path parameters it carries.
+const MISSING_ROUTE = { name: "missing", render: renderMissing, params: {} };
+
+// Returns the view for a pathname and the decoded path parameters it carries. A path with
+// a malformed percent-encoding (`%ZZ`) names no record or pod, so it gets the missing view.
 function matchRoute(pathname) {
   const parts = pathname.split("/").filter((part) => part !== "");
-  const decoded = parts.map((part) => decodeURIComponent(part));
+  let decoded;
+  try {
+    decoded = parts.map((part) => decodeURIComponent(part));
+  } catch (error) {
+    if (error instanceof URIError) {
+      return MISSING_ROUTE;
+    }
+    throw error;
+  }
   if (parts.length === 0) {
     return { name: "overview", render: renderOverview, params: {} };
   }
@@ -32,7 +43,7 @@ function matchRoute(pathname) {
       params: { namespace: decoded[1], pod: decoded[2] },
     };
   }
-  return { name: "missing", render: renderMissing, params: {} };
+  return MISSING_ROUTE;
 }
 
 function renderMissing(context) {
@@ -104,7 +115,8 @@ function renderFailure(error) {
 }
 
 // Shows the token prompt. The token is kept in sessionStorage, so it lasts until the tab
-// is closed and is sent only by this page's fetches.
+// is closed and is sent only by this page's fetches. The API's error shows only after a
+// stored token was rejected, because on the first visit no token was entered yet.
 function renderTokenForm(error) {
   document.title = "Token required · podmortem";
   const hadToken = storedToken() !== null;
@@ -138,7 +150,7 @@ function renderTokenForm(error) {
         ? "The server rejected the stored token. Enter the token from the server's --token-file."
         : "This server requires a bearer token. Enter the token from the server's --token-file.",
     ),
-    stateMessage("error", error.message),
+    hadToken ? stateMessage("error", error.message) : null,
     form,
   );
   input.focus();

@@ -8,6 +8,7 @@ import {
   formatTime,
   path,
   replaceChildren,
+  scrollBox,
   stateMessage,
   timeElement,
   visibleControls,
@@ -186,7 +187,9 @@ function eventsSection(record) {
   return section(
     "events-heading",
     "Events",
-    el("table", { class: "events" }, el("caption", { class: "visually-hidden" }, "Related events"), head, body),
+    scrollBox(
+      el("table", { class: "events" }, el("caption", { class: "visually-hidden" }, "Related events"), head, body),
+    ),
   );
 }
 

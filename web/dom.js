@@ -113,3 +113,23 @@ export function stateMessage(kind, ...children) {
   }
   return el("p", attributes, ...children);
 }
+
+// Names up to this many characters stay on one line in tables. Kubernetes pod names of
+// Deployments are at most about 60 characters, and longer ones (up to 253) may break.
+const NAME_WRAP_CHARS = 64;
+
+// Returns the class of a table cell that shows the Kubernetes name `name`.
+export function nameClass(name) {
+  return String(name).length > NAME_WRAP_CHARS ? "name long-name" : "name";
+}
+
+// Wraps `table` in a box that scrolls sideways when the table is wider than its card.
+export function scrollBox(table) {
+  return el("div", { class: "table-scroll" }, table);
+}
+
+// Returns `count` followed by the singular or plural form of `noun`, as in "1 exit" and
+// "2 exits". `plural` defaults to `noun` with an "s".
+export function countOf(count, noun, plural = `${noun}s`) {
+  return `${count} ${count === 1 ? noun : plural}`;
+}

@@ -1,9 +1,18 @@
 // The list view: a filter form whose values live in the URL query string, and a table of
 // records with cursor paging.
 
-import { getJson } from "./api.js";
+import { ApiError, getJson } from "./api.js";
 import { CAUSES, causeBadge } from "./causes.js";
-import { el, path, replaceChildren, stateMessage, timeElement, withQuery } from "./dom.js";
+import {
+  el,
+  nameClass,
+  path,
+  replaceChildren,
+  scrollBox,
+  stateMessage,
+  timeElement,
+  withQuery,
+} from "./dom.js";
 
 const PAGE_SIZE = 50;
 
@@ -58,7 +67,7 @@ function exitText(record) {
   return parts.length > 0 ? parts.join(" ") : "–";
 }
 
-// Creates the table of `records`. Each row opens its record on click or Enter, and the pod
+// Creates the table of `records`, in a box that scrolls sideways when it is too wide. Each row opens its record on click or Enter, and the pod
 // cell links to the pod's history.
 export function recordsTable(records, { caption }) {
   const head = el(
@@ -86,9 +95,13 @@ export function recordsTable(records, { caption }) {
         "aria-label": `Open ${record.namespace}/${record.pod} ${record.container} restart ${record.restart_count}`,
       },
       el("td", { class: "nowrap" }, el("a", { href, tabindex: "-1" }, timeElement(occurredAt(record)))),
-      el("td", { class: "name" }, record.namespace),
-      el("td", { class: "name" }, el("a", { href: podPath(record.namespace, record.pod) }, record.pod)),
-      el("td", { class: "name" }, record.container),
+      el("td", { class: nameClass(record.namespace) }, record.namespace),
+      el(
+        "td",
+        { class: nameClass(record.pod) },
+        el("a", { href: podPath(record.namespace, record.pod) }, record.pod),
+      ),
+      el("td", { class: nameClass(record.container) }, record.container),
       el("td", { class: "number" }, String(record.restart_count)),
       el("td", { class: "nowrap" }, exitText(record)),
       el(
@@ -107,7 +120,7 @@ export function recordsTable(records, { caption }) {
     });
     body.append(row);
   }
-  return el("table", { class: "records" }, el("caption", {}, caption), head, body);
+  return scrollBox(el("table", { class: "records" }, el("caption", {}, caption), head, body));
 }
 
 // Returns the filter values of the URL query string.
@@ -147,6 +160,9 @@ function filterForm(filters, navigate) {
   };
   TEXT_FILTERS.forEach((field, index) => fields.push(textField(field, index)));
 
+  // A cause from the URL that this page does not know keeps its own option, so the form
+  // shows the value that the API rejected instead of silently dropping it.
+  const knownCause = filters.cause === "" || CAUSES.some(([kind]) => kind === filters.cause);
   const causeSelect = el(
     "select",
     { id: "filter-cause", name: "cause" },
@@ -154,6 +170,9 @@ function filterForm(filters, navigate) {
     CAUSES.map(([kind, label]) =>
       el("option", { value: kind, selected: filters.cause === kind }, label),
     ),
+    knownCause
+      ? null
+      : el("option", { value: filters.cause, selected: true }, `${filters.cause} (unknown)`),
   );
   fields.push(
     el("div", { class: "field" }, el("label", { for: "filter-cause" }, "Cause"), causeSelect),
@@ -228,10 +247,26 @@ function emptyMessage(filters) {
 export async function renderList({ main, url, signal, navigate }) {
   document.title = "Exits · podmortem";
   const filters = readFilters(url);
-  const page = await readPage(filters, signal);
-
   const heading = el("h1", { tabindex: "-1" }, "Exits");
   const content = [heading, filterForm(filters, navigate)];
+
+  let page;
+  try {
+    page = await readPage(filters, signal);
+  } catch (error) {
+    // The API rejects an invalid filter with status 400. Repeating the request cannot help,
+    // so the form stays, with the rejected values, above the API's message.
+    if (!(error instanceof ApiError) || error.status !== 400) {
+      throw error;
+    }
+    document.title = "Invalid filter · podmortem";
+    content.push(
+      stateMessage("error", error.message),
+      el("p", { class: "note" }, "Correct the filters above and apply them, or clear them."),
+    );
+    replaceChildren(main, ...content);
+    return;
+  }
 
   if (filters.workload) {
     const without = { ...filters, workload: "", cursor: "" };

@@ -11,9 +11,59 @@ const ROW_HEIGHT = 34;
 const TIMELINE = { width: 1000, left: 180, right: 16, top: 10, bottom: 30 };
 const LABEL_CHARS = 24;
 const MAX_X_LABELS = 6;
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+// Intervals between the time axis' ticks, shortest first. The axis takes the shortest that
+// gives at most MAX_X_LABELS intervals over the shown span.
+const TICK_INTERVALS = [
+  SECOND_MS,
+  2 * SECOND_MS,
+  5 * SECOND_MS,
+  10 * SECOND_MS,
+  15 * SECOND_MS,
+  30 * SECOND_MS,
+  MINUTE_MS,
+  2 * MINUTE_MS,
+  5 * MINUTE_MS,
+  10 * MINUTE_MS,
+  15 * MINUTE_MS,
+  30 * MINUTE_MS,
+  HOUR_MS,
+  2 * HOUR_MS,
+  3 * HOUR_MS,
+  6 * HOUR_MS,
+  12 * HOUR_MS,
+  DAY_MS,
+  2 * DAY_MS,
+  7 * DAY_MS,
+  14 * DAY_MS,
+];
 
 function shorten(text, length) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+// Returns the ticks of a time axis from `start` to `end` (milliseconds): the multiples of a
+// round interval, each with a UTC label as precise as the interval needs (seconds below a
+// minute, minutes below a day, else the date), so no two labels are equal.
+export function timeTicks(start, end) {
+  const span = end - start;
+  const interval =
+    TICK_INTERVALS.find((ms) => span / ms <= MAX_X_LABELS) ??
+    Math.ceil(span / MAX_X_LABELS / DAY_MS) * DAY_MS;
+  let format = (iso) => iso.slice(0, 10);
+  if (interval < MINUTE_MS) {
+    format = (iso) => iso.slice(11, 19);
+  } else if (interval < DAY_MS) {
+    format = (iso) => `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  }
+  const ticks = [];
+  for (let ms = Math.ceil(start / interval) * interval; ms <= end; ms += interval) {
+    ticks.push({ ms, label: format(new Date(ms).toISOString()) });
+  }
+  return ticks;
 }
 
 // Builds the SVG timeline. An instance with a known start gets a bar from start to exit,
@@ -58,19 +108,26 @@ function timeline(records) {
     );
   });
 
-  for (let index = 0; index <= MAX_X_LABELS; index += 1) {
-    const ms = start + ((end - start) * index) / MAX_X_LABELS;
-    let anchor = "middle";
-    if (index === 0) {
-      anchor = "start";
-    } else if (index === MAX_X_LABELS) {
-      anchor = "end";
-    }
+  // Labels near the right edge end at their tick, so that they stay inside the SVG.
+  const rightEdge = TIMELINE.width - TIMELINE.right - 40;
+  for (const tick of timeTicks(start, end)) {
     chart.append(
+      svg("line", {
+        class: "tick",
+        x1: x(tick.ms),
+        x2: x(tick.ms),
+        y1: height - TIMELINE.bottom,
+        y2: height - TIMELINE.bottom + 4,
+      }),
       svg(
         "text",
-        { class: "axis-label", x: x(ms), y: height - 8, "text-anchor": anchor },
-        formatTime(new Date(ms).toISOString()).slice(5, 16),
+        {
+          class: "axis-label x-tick",
+          x: x(tick.ms),
+          y: height - 8,
+          "text-anchor": x(tick.ms) > rightEdge ? "end" : "middle",
+        },
+        tick.label,
       ),
     );
   }

@@ -480,3 +480,80 @@ pub fn paged_exits(now: Timestamp, count: u32) -> Vec<Termination> {
         })
         .collect()
 }
+
+/// Length of each unbroken string of [`long_strings`].
+pub const UNBROKEN_CHARS: usize = 20_000;
+/// Namespace of [`long_strings`].
+pub const LONG_STRINGS_NAMESPACE: &str = "long-strings";
+
+/// Returns a record whose every text field is one unbroken string of [`UNBROKEN_CHARS`]
+/// characters (a run of `A`s, or base64 and JSON without spaces), which a browser can break
+/// only where the style sheet allows it.
+pub fn long_strings(now: Timestamp) -> Termination {
+    let run = "A".repeat(UNBROKEN_CHARS);
+    let base64 = "QUJD".repeat(UNBROKEN_CHARS / 4);
+    let json = format!(
+        "{{\"data\":\"{}\"}}",
+        "x".repeat(UNBROKEN_CHARS - "{\"data\":\"\"}".len())
+    );
+    let pod = format!("pod-{run}");
+    let container = format!("container-{run}");
+    let mut record = bare(LONG_STRINGS_NAMESPACE, &pod, &container, 1);
+    record.finished_at = Some(ago(now, 20));
+    record.started_at = Some(ago(now, 25));
+    record.observed_at = ago(now, 19);
+    record.node = Some(format!("node-{run}"));
+    record.image = Some(format!("registry.example/{run}:1"));
+    record.container_id = Some(format!("containerd://{run}"));
+    record.owner = Some(Owner {
+        kind: "ReplicaSet".into(),
+        name: format!("rs-{run}"),
+    });
+    record.workload = Some(Owner {
+        kind: "Deployment".into(),
+        name: format!("deploy-{run}"),
+    });
+    record.exit_code = Some(1);
+    record.reason = Some(run.clone());
+    record.message = Some(json.clone());
+    record.pod_reason = Some(run.clone());
+    record.pod_message = Some(base64.clone());
+    record.cause = Cause {
+        kind: CauseKind::AppError,
+        summary: run.clone(),
+        evidence: vec![base64.clone(), json.clone()],
+        key_line: Some(format!("missing {run}")),
+        expected: false,
+    };
+    let finished = record.finished_at.unwrap();
+    record.log_tail = vec![
+        log(
+            finished - SignedDuration::from_secs(2),
+            Stream::Stdout,
+            &json,
+        ),
+        log(finished, Stream::Stderr, &base64),
+    ];
+    record.log_source = Some(LogSource::ApiPrevious);
+    let mut long_event = event(&record, "Warning", &run, &base64);
+    long_event.reporter = Some(run.clone());
+    record.events = vec![long_event];
+    record
+}
+
+/// Returns one application error `days` days before `now`, in its own namespace and pod,
+/// for the overview windows longer than a week.
+pub fn old_exit(now: Timestamp, days: i64) -> Termination {
+    let mut record = bare("archive", &format!("report-{days}d"), "report", 0);
+    record.finished_at = Some(ago(now, days * 24 * 60));
+    record.observed_at = ago(now, days * 24 * 60) + SignedDuration::from_secs(3);
+    record.exit_code = Some(1);
+    record.cause = Cause {
+        kind: CauseKind::AppError,
+        summary: "Exited with code 1".into(),
+        evidence: vec!["exit code 1".into()],
+        key_line: None,
+        expected: false,
+    };
+    record
+}
