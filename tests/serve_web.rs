@@ -218,6 +218,32 @@ async fn unknown_api_path_stays_json_404() {
 }
 
 #[tokio::test]
+async fn trailing_slash_redirects_to_page() {
+    let server = TestServer::start(&all(), None).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cases = [
+        ("/terminations/", "/terminations"),
+        (
+            "/terminations/?cause=oom_killed",
+            "/terminations?cause=oom_killed",
+        ),
+        ("/terminations/abc/", "/terminations/abc"),
+        ("/pods/shop/api-0/", "/pods/shop/api-0"),
+    ];
+    for (path, target) in cases {
+        let response = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 308, "path `{path}`");
+        assert_eq!(response.headers()["location"], target, "path `{path}`");
+    }
+
+    let (status, _) = server.json("/api/v1/terminations/").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
 async fn api_responses_carry_csp() {
     let server = TestServer::start(&all(), None).await;
     let response = server.get("/api/v1/terminations").await;

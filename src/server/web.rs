@@ -117,8 +117,22 @@ pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
     for path in PAGE_ROUTES {
         router = router.route(path, get(shell));
+        if path != "/" {
+            router = router.route(&format!("{path}/"), get(without_trailing_slash));
+        }
     }
     router.route("/assets/{name}", get(asset))
+}
+
+/// Redirects a page path that ends in `/` to the same path without it (308, so the method
+/// stays), keeping the query.
+async fn without_trailing_slash(uri: axum::http::Uri) -> Response {
+    let path = uri.path().trim_end_matches('/');
+    let target = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    axum::response::Redirect::permanent(&target).into_response()
 }
 
 async fn shell(request_headers: HeaderMap) -> Response {
