@@ -169,8 +169,8 @@ function eventsSection(record) {
       el(
         "tr",
         { class: event.type === "Warning" ? "warning" : null },
-        el("td", {}, event.type),
-        el("td", {}, event.reason),
+        el("td", { class: "nowrap" }, event.type),
+        el("td", { class: "word" }, event.reason),
         el(
           "td",
           { class: "event-message" },
