@@ -317,6 +317,56 @@ async fn summary_counts_by_hour_and_cause() {
 }
 
 #[tokio::test]
+async fn summary_counts_by_bucket() {
+    let server = TestServer::start(&all(), None).await;
+    let window = "since=2024-02-07T00:00:00Z&until=2024-02-08T00:00:00Z";
+    let (status, quarter) = server
+        .json(&format!("/api/v1/summary?{window}&bucket=15m"))
+        .await;
+    let (_, daily) = server
+        .json(&format!("/api/v1/summary?{window}&bucket=1d"))
+        .await;
+    let (_, default) = server.json(&format!("/api/v1/summary?{window}")).await;
+
+    let buckets = &quarter["by_bucket_and_cause"];
+    assert_eq!(status, 200);
+    assert_eq!(quarter["bucket_seconds"], 900);
+    assert_eq!(buckets["2024-02-07T15:15:00Z"]["oom_killed"], 1);
+    assert_eq!(buckets["2024-02-07T13:45:00Z"]["liveness_probe"], 1);
+    assert_eq!(buckets["2024-02-07T11:30:00Z"]["crashed"], 1);
+    assert_eq!(quarter["by_hour"]["2024-02-07T11:00:00Z"], 1);
+    assert_eq!(daily["bucket_seconds"], 86_400);
+    let day = daily["by_bucket_and_cause"]["2024-02-07T00:00:00Z"]
+        .as_object()
+        .unwrap();
+    assert_eq!(
+        day.values()
+            .map(|count| count.as_u64().unwrap())
+            .sum::<u64>(),
+        4
+    );
+    assert_eq!(daily["by_hour"], default["by_hour"]);
+    assert_eq!(default["bucket_seconds"], 3600);
+    assert_eq!(default["by_bucket_and_cause"], default["by_hour_and_cause"]);
+}
+
+#[tokio::test]
+async fn summary_rejects_bad_buckets() {
+    let server = TestServer::start(&all(), None).await;
+    let cases = [
+        ("bucket=2m&since=1h", "expected one of 1m, 5m, 15m, 1h, 1d"),
+        ("bucket=1m&since=2024-02-07T00:00:00Z", "at most 7 days"),
+    ];
+    for (query, reason) in cases {
+        let (status, body) = server.json(&format!("/api/v1/summary?{query}")).await;
+        let message = body["error"].as_str().unwrap();
+        assert_eq!(status, 400, "{query}");
+        assert!(message.contains("`bucket`"), "{message}");
+        assert!(message.contains(reason), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn summary_groups_by_workload() {
     let mut records = all();
     for (n, pod) in ["api-7d9f8c6b5d-a1b2c", "api-7d9f8c6b5d-d3e4f"]

@@ -248,7 +248,7 @@ async fn pages_render_and_escape_records() {
         .wait_until(
             "the 7d window",
             "return location.search === '?window=7d' \
-             && document.querySelector(\"a[data-window='7d']\").getAttribute('aria-current') === 'true' \
+             && document.querySelector(\"a[data-window='7d']\")?.getAttribute('aria-current') === 'true' \
              && document.querySelector('svg.chart') !== null;",
         )
         .await;
@@ -789,8 +789,37 @@ async fn overview_windows_reach_old_exits() {
     let mut records = realistic_cluster(now);
     records.push(old_exit(now, 10));
     records.push(old_exit(now, 200));
+    // An exit a few minutes ago, for the short windows' buckets of minutes.
+    let mut recent = old_exit(now, 0);
+    recent.pod = "report-recent".into();
+    recent.id = "recent-exit".into();
+    recent.finished_at = Some(now - jiff::SignedDuration::from_mins(7));
+    records.push(recent);
     let server = TestServer::start(&records, None).await;
     let browser = Browser::start().await;
+
+    // The short windows draw buckets of minutes: 60 of one minute, and 72 of five minutes.
+    for (window, unit, bars) in [("1h", "minute", 60..=61), ("6h", "5 minutes", 72..=73)] {
+        open(&browser, &server.url(&format!("/?window={window}"))).await;
+        browser
+            .wait_for(&format!("svg.chart[data-unit='{unit}'] rect.segment"))
+            .await;
+        let totals = bar_totals(&browser).await;
+        assert!(
+            bars.contains(&totals.len()),
+            "{window}: {} bars",
+            totals.len()
+        );
+        assert!(totals.iter().sum::<u64>() >= 1, "{window}: {totals:?}");
+        let heading = texts(&browser, "#chart-heading").await;
+        assert_eq!(heading, [format!("Exits per {unit}, last {window}")]);
+        for label in texts(&browser, "svg.chart text.x-tick").await {
+            assert!(
+                label.len() == 5 && label.as_bytes()[2] == b':',
+                "{window}: x label `{label}`"
+            );
+        }
+    }
 
     // The default window's y axis counts whole exits.
     open(&browser, &server.url("/")).await;
@@ -837,7 +866,7 @@ async fn overview_windows_reach_old_exits() {
         .wait_until(
             "the all-time window",
             "return location.search === '?window=all' \
-             && document.querySelector(\"a[data-window='all']\").getAttribute('aria-current') === 'true' \
+             && document.querySelector(\"a[data-window='all']\")?.getAttribute('aria-current') === 'true' \
              && document.querySelector('svg.chart rect.segment') !== null;",
         )
         .await;

@@ -28,6 +28,8 @@ const WINDOW_MS = {
   "7d": 7 * DAY_MS,
   "30d": 30 * DAY_MS,
 };
+// The summary's `bucket` of the short windows, so their charts have more than a few bars.
+const FINE_BUCKETS = { "1h": "1m", "6h": "5m" };
 // `since` of the all-time window. The summary API needs a start, and no record is older.
 const ALL_TIME_SINCE = "1970-01-01T00:00:00Z";
 // Windows up to this length get one bar per hour, and longer ones one bar per day or week.
@@ -76,7 +78,12 @@ function bucketStart(ms, width, offset) {
 
 // Returns the bucket size of a window's chart: hours up to 7 days, days for 30 days, and
 // for all time days, weeks or whole multiples of a week, so there are at most MAX_BARS.
-function chartUnit(windowName, firstMs, nowMs) {
+function chartUnit(windowName, firstMs, nowMs, bucketSeconds) {
+  if (bucketSeconds < 3600) {
+    const minutes = bucketSeconds / 60;
+    const name = minutes === 1 ? "minute" : `${minutes} minutes`;
+    return { name, width: bucketSeconds * 1000, offset: 0, fine: true };
+  }
   if (windowName !== "all" && WINDOW_MS[windowName] <= MAX_HOURLY_MS) {
     return { name: "hour", width: HOUR_MS, offset: 0 };
   }
@@ -97,9 +104,17 @@ function chartUnit(windowName, firstMs, nowMs) {
 // The API counts by hour, so longer windows add the hours of each day or week up here.
 // Summaries without `by_hour_and_cause` (servers before it was added) give one series of
 // all causes.
+// A short window's summary has buckets of minutes in `by_bucket_and_cause`, which are drawn
+// as they are.
 export function chartSeries(summary, windowName, now) {
   const hourly = new Map();
-  if (summary.by_hour_and_cause) {
+  const fine = FINE_BUCKETS[windowName] && summary.by_bucket_and_cause && summary.bucket_seconds < 3600;
+  const bucketSeconds = fine ? summary.bucket_seconds : 3600;
+  if (fine) {
+    for (const [start, byCause] of Object.entries(summary.by_bucket_and_cause)) {
+      hourly.set(Date.parse(start), byCause);
+    }
+  } else if (summary.by_hour_and_cause) {
     for (const [hour, byCause] of Object.entries(summary.by_hour_and_cause)) {
       hourly.set(Date.parse(hour), byCause);
     }
@@ -115,7 +130,7 @@ export function chartSeries(summary, windowName, now) {
   } else {
     since = Date.parse(summary.since) || now - WINDOW_MS[windowName];
   }
-  const unit = chartUnit(windowName, since, now);
+  const unit = chartUnit(windowName, since, now, bucketSeconds);
 
   const counts = new Map();
   for (const [hour, byCause] of hourly) {
@@ -155,6 +170,9 @@ function yTicks(maximum) {
 // and the date of the day or of the week's Monday, with the year when the chart spans two.
 function barLabel(ms, unit, windowName, spansYears) {
   const iso = new Date(ms).toISOString();
+  if (unit.fine) {
+    return iso.slice(11, 16);
+  }
   if (unit.name === "hour") {
     return windowName === "7d" ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
   }
@@ -163,7 +181,7 @@ function barLabel(ms, unit, windowName, spansYears) {
 
 // Returns the key of a bar in its <title> and in the data table.
 function barKey(ms, unit) {
-  return unit.name === "hour" ? hourKey(ms) : isoDate(ms);
+  return unit.name === "hour" || unit.fine ? hourKey(ms) : isoDate(ms);
 }
 
 function seriesLabel(kind) {
@@ -272,7 +290,9 @@ function chartTable({ unit, bars }) {
         .map(([kind, count]) => `${count} ${seriesLabel(kind)}`);
       return el("tr", {}, el("th", { scope: "row" }, barKey(start, unit)), el("td", {}, parts.join(", ")));
     });
-  const keyHeading = { hour: "Hour (UTC)", day: "Day (UTC)" }[unit.name] ?? "Week from (UTC)";
+  const keyHeading = unit.fine
+    ? "Time (UTC)"
+    : ({ hour: "Hour (UTC)", day: "Day (UTC)" }[unit.name] ?? "Week from (UTC)");
   return el(
     "details",
     { class: "chart-data" },
@@ -474,7 +494,8 @@ export async function renderOverview({ main, url, signal }) {
   document.title = "Overview · podmortem";
   const { windowName, rejected } = windowFromUrl(url);
   const since = windowName === "all" ? ALL_TIME_SINCE : windowName;
-  const summary = await getJson(withQuery("/api/v1/summary", { since }), { signal });
+  const bucket = FINE_BUCKETS[windowName];
+  const summary = await getJson(withQuery("/api/v1/summary", { since, bucket }), { signal });
   const series = chartSeries(summary, windowName, Date.now());
 
   const chartSection = el(

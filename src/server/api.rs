@@ -233,9 +233,18 @@ pub async fn summary(
 ) -> Result<Response, ApiError> {
     reject_unknown(
         &params,
-        &["since", "until", "namespace", "cause", "workload", "all"],
+        &[
+            "since",
+            "until",
+            "namespace",
+            "cause",
+            "workload",
+            "all",
+            "bucket",
+        ],
     )?;
-    summary_filter(&params, Timestamp::now())?;
+    let (_, since, until) = summary_filter(&params, Timestamp::now())?;
+    parse_bucket(&params, since, until)?;
 
     let mut key: Vec<(String, String)> = params.clone().into_iter().collect();
     key.sort();
@@ -245,10 +254,13 @@ pub async fn summary(
         .get(key, move || async move {
             // A relative `since` (and the default) is resolved again at each computation.
             let (filter, since, until) = summary_filter(&params, Timestamp::now())?;
+            let bucket = parse_bucket(&params, since, until)?;
+            // Count in buckets no longer than an hour, so that `by_hour` can be summed too.
+            let count_seconds = bucket.min(HOUR_SECONDS);
             let counts = compute_state
-                .with_store(move |store| store.count_summary(&filter))
+                .with_store(move |store| store.count_summary(&filter, count_seconds))
                 .await?;
-            let summary = summary::summarize(since, until, counts);
+            let summary = summary::summarize(since, until, count_seconds, bucket, counts);
             let json =
                 serde_json::to_vec(&summary).map_err(|error| ApiError::Internal(error.into()))?;
             Ok(Bytes::from(json))
@@ -259,6 +271,54 @@ pub async fn summary(
         Bytes::clone(&body),
     )
         .into_response())
+}
+
+/// Seconds in one hour, the default bucket of the summary.
+const HOUR_SECONDS: u32 = 3600;
+
+/// The summary's `bucket` values and their lengths in seconds.
+const BUCKETS: [(&str, u32); 5] = [
+    ("1m", 60),
+    ("5m", 300),
+    ("15m", 900),
+    ("1h", HOUR_SECONDS),
+    ("1d", 24 * HOUR_SECONDS),
+];
+
+/// Maximum window that a bucket shorter than an hour may cover, so that a count of minutes
+/// over years cannot return a row per record.
+const MAX_FINE_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// Reads the summary's `bucket` parameter, one hour when absent.
+fn parse_bucket(
+    params: &HashMap<String, String>,
+    since: Timestamp,
+    until: Option<Timestamp>,
+) -> Result<u32, ApiError> {
+    let Some(text) = params.get("bucket") else {
+        return Ok(HOUR_SECONDS);
+    };
+    let names: Vec<&str> = BUCKETS.iter().map(|(name, _)| *name).collect();
+    let seconds = BUCKETS
+        .iter()
+        .find(|(name, _)| name == text)
+        .map(|(_, seconds)| *seconds)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "bucket",
+                text,
+                format!("expected one of {}", names.join(", ")),
+            )
+        })?;
+    let window = until.unwrap_or_else(Timestamp::now).duration_since(since);
+    if seconds < HOUR_SECONDS && window > MAX_FINE_WINDOW {
+        return Err(ApiError::invalid(
+            "bucket",
+            text,
+            "buckets shorter than `1h` need a window of at most 7 days: raise `since` or use `1h`",
+        ));
+    }
+    Ok(seconds)
 }
 
 /// Returns the filter of a summary request, with its `since` and `until`.

@@ -124,6 +124,9 @@ pub struct SummaryQuery {
     cause: Option<String>,
     /// Only records of this workload, `KIND/NAME`.
     workload: Option<String>,
+    /// Length of the buckets of `by_bucket_and_cause`: `1m`, `5m`, `15m`, `1h` (the default)
+    /// or `1d`. Buckets shorter than an hour need a window of at most 7 days.
+    bucket: Option<String>,
     /// Whether to include expected exits. Default `false`.
     all: Option<bool>,
 }

@@ -67,14 +67,15 @@ pub struct TerminationCount {
     pub count: u64,
 }
 
-/// The number of records with one namespace, cause, UTC hour and workload.
+/// The number of records with one namespace, cause, time bucket and workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryCount {
     pub namespace: String,
     /// A [`CauseKind::as_str`] name.
     pub cause: String,
-    /// Start of the UTC hour of [`Termination::occurred_at`], in seconds since the Unix epoch.
-    pub hour_start_second: i64,
+    /// Start of the time bucket of [`Termination::occurred_at`], in seconds since the Unix
+    /// epoch.
+    pub bucket_start_second: i64,
     /// The kind of [`Termination::counted_workload`](crate::model::Termination::counted_workload).
     pub workload_kind: String,
     /// The name of [`Termination::counted_workload`](crate::model::Termination::counted_workload).

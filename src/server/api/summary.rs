@@ -1,5 +1,5 @@
-//! The body of `GET /api/v1/summary`, built from the store's counts by namespace, cause, hour
-//! and workload.
+//! The body of `GET /api/v1/summary`, built from the store's counts by namespace, cause, time
+//! bucket and workload.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,6 +10,9 @@ use crate::store::SummaryCount;
 
 /// Maximum number of entries in `top_workloads`.
 pub const TOP_WORKLOADS: usize = 10;
+
+/// Seconds in one hour, the bucket of `by_hour`.
+const HOUR_SECONDS: i64 = 3600;
 
 /// Counts of the records in a window.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -23,13 +26,17 @@ pub struct Summary {
     pub by_hour: BTreeMap<String, u64>,
     /// Counts by the start of each UTC hour, then by cause.
     pub by_hour_and_cause: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Length of the buckets of `by_bucket_and_cause`, in seconds: the `bucket` parameter.
+    pub bucket_seconds: u32,
+    /// Counts by the start of each bucket (RFC 3339, UTC), then by cause.
+    pub by_bucket_and_cause: BTreeMap<String, BTreeMap<String, u64>>,
     /// The workloads with the highest counts, highest first, and on equal counts the one with
     /// the latest record first.
     pub top_workloads: Vec<WorkloadCount>,
 }
 
 /// The records of one workload, as [`Termination::counted_workload`] names it: the
-/// Deployment or CronJob above the pod's owner when the record knows it, else the owner, else
+/// Deployment or CronJob above the pod's owner when the record names it, else the owner, else
 /// the pod itself with kind `Pod`.
 ///
 /// [`Termination::counted_workload`]: crate::model::Termination::counted_workload
@@ -44,11 +51,25 @@ pub struct WorkloadCount {
 }
 
 /// Sums `counts` into the summary of the window from `since` to `until`.
-pub fn summarize(since: Timestamp, until: Option<Timestamp>, counts: Vec<SummaryCount>) -> Summary {
+/// `counts` come in buckets of `count_seconds`, which divides an hour; `bucket_seconds` is a
+/// whole multiple of it.
+pub fn summarize(
+    since: Timestamp,
+    until: Option<Timestamp>,
+    count_seconds: u32,
+    bucket_seconds: u32,
+    counts: Vec<SummaryCount>,
+) -> Summary {
     let mut total = 0;
     let mut by_cause = BTreeMap::new();
     let mut by_namespace = BTreeMap::new();
     let mut by_hour_and_cause: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut by_bucket_and_cause: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+    let floor = |second: i64, width: u32| {
+        let width = i64::from(width.max(1));
+        second.div_euclid(width) * width
+    };
+    debug_assert!(bucket_seconds.is_multiple_of(count_seconds.max(1)));
     let mut workloads: HashMap<(String, String, String), WorkloadCount> = HashMap::new();
 
     for row in counts {
@@ -56,7 +77,12 @@ pub fn summarize(since: Timestamp, until: Option<Timestamp>, counts: Vec<Summary
         *by_cause.entry(row.cause.clone()).or_default() += row.count;
         *by_namespace.entry(row.namespace.clone()).or_default() += row.count;
         *by_hour_and_cause
-            .entry(row.hour_start_second)
+            .entry(floor(row.bucket_start_second, HOUR_SECONDS as u32))
+            .or_default()
+            .entry(row.cause.clone())
+            .or_default() += row.count;
+        *by_bucket_and_cause
+            .entry(floor(row.bucket_start_second, bucket_seconds))
             .or_default()
             .entry(row.cause.clone())
             .or_default() += row.count;
@@ -81,10 +107,15 @@ pub fn summarize(since: Timestamp, until: Option<Timestamp>, counts: Vec<Summary
     let mut by_hour = BTreeMap::new();
     let mut by_hour_and_cause_text = BTreeMap::new();
     for (second, causes) in by_hour_and_cause {
-        let hour = hour_text(second);
+        let hour = time_text(second);
         by_hour.insert(hour.clone(), causes.values().sum());
         by_hour_and_cause_text.insert(hour, causes);
     }
+
+    let by_bucket_and_cause = by_bucket_and_cause
+        .into_iter()
+        .map(|(second, causes)| (time_text(second), causes))
+        .collect();
 
     Summary {
         since,
@@ -94,6 +125,8 @@ pub fn summarize(since: Timestamp, until: Option<Timestamp>, counts: Vec<Summary
         by_namespace,
         by_hour,
         by_hour_and_cause: by_hour_and_cause_text,
+        bucket_seconds,
+        by_bucket_and_cause,
         top_workloads: top_workloads(workloads.into_values().collect()),
     }
 }
@@ -111,8 +144,8 @@ fn top_workloads(mut workloads: Vec<WorkloadCount>) -> Vec<WorkloadCount> {
     workloads
 }
 
-/// Formats the start of an hour, in seconds since the Unix epoch, as RFC 3339 in UTC.
-fn hour_text(second: i64) -> String {
+/// Formats a time in seconds since the Unix epoch as RFC 3339 in UTC.
+fn time_text(second: i64) -> String {
     Timestamp::from_second(second)
         .map(|time| time.to_string())
         .unwrap_or_default()

@@ -6,9 +6,6 @@ use rusqlite::types::Value;
 use super::{SqliteStore, filter_sql_of, push_conditions};
 use crate::store::{Error, Filter, InstanceMark, StoredRecord, SummaryCount, TerminationCount};
 
-/// Microseconds in one hour.
-const HOUR_MICROS: i64 = 3_600_000_000;
-
 impl SqliteStore {
     /// Counts every stored record, expected exits included, by namespace, cause and
     /// container kind.
@@ -35,16 +32,23 @@ impl SqliteStore {
             .map_err(self.error("read a count"))
     }
 
-    /// Counts the records that match `filter` (its limit aside) by namespace, cause, UTC hour
-    /// and workload, as [`Termination::counted_workload`] names it.
+    /// Counts the records that match `filter` (its limit aside) by namespace, cause, time
+    /// bucket and workload, as [`Termination::counted_workload`] names it. The buckets are
+    /// `bucket_seconds` long, counted from the Unix epoch.
     ///
     /// [`Termination::counted_workload`]: crate::model::Termination::counted_workload
-    pub fn count_summary(&self, filter: &Filter) -> Result<Vec<SummaryCount>, Error> {
-        // `sort_at / HOUR` truncates toward zero, so a time before 1970 subtracts one more
-        // hour to land on the start of its own hour.
+    pub fn count_summary(
+        &self,
+        filter: &Filter,
+        bucket_seconds: u32,
+    ) -> Result<Vec<SummaryCount>, Error> {
+        let bucket_micros = i64::from(bucket_seconds.max(1)) * 1_000_000;
+        let bucket_seconds = bucket_micros / 1_000_000;
+        // `sort_at / bucket` truncates toward zero, so a time before 1970 subtracts one more
+        // bucket to land on the start of its own bucket.
         let mut sql = format!(
             "SELECT namespace, cause_kind, \
-                 (sort_at / {HOUR_MICROS} - (sort_at % {HOUR_MICROS} < 0)) * 3600, \
+                 (sort_at / {bucket_micros} - (sort_at % {bucket_micros} < 0)) * {bucket_seconds}, \
                  workload_kind, workload_name, \
                  COUNT(*), MAX(sort_at) \
              FROM termination INDEXED BY termination_count"
@@ -62,7 +66,7 @@ impl SqliteStore {
                 Ok(SummaryCount {
                     namespace: row.get(0)?,
                     cause: row.get(1)?,
-                    hour_start_second: row.get(2)?,
+                    bucket_start_second: row.get(2)?,
                     workload_kind: row.get(3)?,
                     workload_name: row.get(4)?,
                     count: count_at(row, 5)?,
