@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use podmortem::cli::watch::WatchCompanion;
 use podmortem::cluster::health::{FetchOutcome, Resource, WatchHealth};
 use podmortem::server::{self, AppState};
 use podmortem::store::SqliteStore;
@@ -21,7 +22,7 @@ async fn serve_with(health: Option<Arc<WatchHealth>>) -> Served {
     drop(SqliteStore::open(&path).unwrap());
     let mut state = AppState::new(SqliteStore::open_existing(&path).unwrap(), None);
     if let Some(health) = health {
-        state = state.with_watch(health);
+        state = state.with_companion(Arc::new(WatchCompanion(health)));
     }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

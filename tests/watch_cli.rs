@@ -192,8 +192,8 @@ users:
     assert_eq!(records[0].cluster.as_deref(), Some("staging-eu"));
 }
 
-/// Reads stderr on a thread until the server's `listening` line and returns the address it
-/// names, with a receiver of everything stderr holds from then on.
+/// Reads stderr on a thread until the server's `listening` line and returns the address in
+/// it, with a receiver of every later stderr line.
 fn listening_address(
     stderr: std::process::ChildStderr,
 ) -> (String, std::sync::mpsc::Receiver<String>) {

@@ -889,7 +889,7 @@ async fn overview_windows_reach_old_exits() {
     save(&browser, "overview-all.png").await;
     assert_clean(&browser, "all time").await;
 
-    // An unknown window says that it was replaced by the default.
+    // An unknown window shows a note that the default replaced it.
     open(&browser, &server.url("/?window=90d")).await;
     let notice = browser.wait_for("#window-notice").await;
     let notice_text = browser.text(&notice).await;

@@ -45,9 +45,9 @@ function shorten(text, length) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
 
-// Returns the ticks of a time axis from `start` to `end` (milliseconds): the multiples of a
-// round interval, each with a UTC label as precise as the interval needs (seconds below a
-// minute, minutes below a day, else the date), so no two labels are equal.
+// Returns the ticks of a time axis from `start` to `end` (milliseconds) at the multiples of
+// a round interval. Each UTC label is as precise as the interval needs: seconds below a
+// minute, minutes below a day, else the date. So no two labels are equal.
 export function timeTicks(start, end) {
   const span = end - start;
   const interval =

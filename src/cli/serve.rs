@@ -143,11 +143,11 @@ mod tests {
             ("8080", "127.0.0.1:8080"),
             (":8081", "127.0.0.1:8081"),
         ];
-        for (given, expected) in cases {
+        for (input, expected) in cases {
             assert_eq!(
-                parse_listen(given).unwrap().to_string(),
+                parse_listen(input).unwrap().to_string(),
                 expected,
-                "{given}"
+                "{input}"
             );
         }
         let localhost = parse_listen("localhost:8082").unwrap();
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn listen_rejects_other_forms() {
-        for given in [
+        for input in [
             "",
             "localhost",
             "127.0.0.1",
@@ -165,10 +165,10 @@ mod tests {
             ":http",
             "a:b:c",
         ] {
-            let error = parse_listen(given).unwrap_err();
+            let error = parse_listen(input).unwrap_err();
             assert!(
                 error.contains("127.0.0.1:8080") || error.contains("resolve"),
-                "{given}: {error}"
+                "{input}: {error}"
             );
         }
     }

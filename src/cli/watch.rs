@@ -11,8 +11,9 @@ use anyhow::Context as _;
 use super::common::DbArgs;
 use super::daemon::{LogFormat, init_logging, stop_signal};
 use super::serve::{AuthArgs, DEFAULT_LISTEN, bind, parse_listen, serve_until};
+use crate::cluster::health::{Resource, WatchHealth};
 use crate::cluster::{self, Shutdown, WatchOptions, connect};
-use crate::server::AppState;
+use crate::server::{AppState, Companion};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -122,7 +123,8 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let server = listener.map(|(listener, reader)| {
-        let state = AppState::new(reader, token).with_watch(Arc::clone(&options.health));
+        let companion = Arc::new(WatchCompanion(Arc::clone(&options.health)));
+        let state = AppState::new(reader, token).with_companion(companion);
         let stop = shutdown.clone();
         tokio::spawn(serve_until(listener, state, async move {
             stop.triggered().await
@@ -144,6 +146,20 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         "stopped"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The watch as a companion of the HTTP server: its health metrics, and ready after the
+/// first pod list.
+pub struct WatchCompanion(pub Arc<WatchHealth>);
+
+impl Companion for WatchCompanion {
+    fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.0.register(registry);
+    }
+
+    fn not_ready(&self) -> Option<&'static str> {
+        (!self.0.has_listed(Resource::Pods)).then_some("pods not listed yet")
+    }
 }
 
 /// Triggers the shutdown on the first SIGINT or SIGTERM.

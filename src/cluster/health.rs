@@ -140,7 +140,7 @@ impl WatchHealth {
         );
         registry.register(
             "podmortem_log_fetches_in_flight",
-            "Log fetches running now",
+            "Log fetches started whose result the watch has not handled yet",
             self.log_fetches_in_flight.clone(),
         );
         registry.register(

@@ -64,7 +64,7 @@ pub struct WatchOptions {
     /// Maximum number of log fetches in flight at once.
     pub max_log_fetches: usize,
     pub events: WindowLimits,
-    /// Metrics of the run, shared with whoever serves them.
+    /// Metrics of the run, shared with the HTTP server of `watch --serve`.
     pub health: Arc<WatchHealth>,
 }
 
@@ -210,6 +210,8 @@ struct FetchedLog {
     exit: NewExit,
     /// `None` when no log was requested.
     outcome: Option<LogOutcome>,
+    /// Time of the fetch, the wait for a fetch slot excluded.
+    took: Duration,
 }
 
 impl Runner {
@@ -362,6 +364,7 @@ impl Runner {
                     pod: pod.clone(),
                     exit,
                     outcome: None,
+                    took: Duration::ZERO,
                 });
                 continue;
             }
@@ -386,7 +389,7 @@ impl Runner {
     fn finish_exit(&mut self, fetched: FetchedLog) {
         let record = self.finish_record(&fetched.pod, &fetched.exit, fetched.outcome.as_ref());
         if let Some(outcome) = &fetched.outcome {
-            log_fetch_outcome(&record, outcome);
+            log_fetch_outcome(&record, outcome, fetched.took, &self.options.health);
         }
 
         let metadata = &fetched.pod.metadata;
@@ -457,7 +460,7 @@ impl Runner {
             health.fetch_started();
             let started = Instant::now();
             let outcome = logs::fetch_log(&api, name, container, exit.log, &limits).await;
-            health.fetch_ended(fetch_outcome(&outcome), started.elapsed());
+            let took = started.elapsed();
             drop(permit);
 
             if let LogOutcome::Forbidden { code, message } = &outcome {
@@ -473,6 +476,7 @@ impl Runner {
                 pod,
                 exit,
                 outcome: Some(outcome),
+                took,
             });
         });
     }
@@ -523,7 +527,14 @@ fn fetch_outcome(outcome: &LogOutcome) -> FetchOutcome {
     }
 }
 
-fn log_fetch_outcome(record: &Termination, outcome: &LogOutcome) {
+/// Logs how a log fetch ended and counts it in the same place, so log and metric agree.
+fn log_fetch_outcome(
+    record: &Termination,
+    outcome: &LogOutcome,
+    took: Duration,
+    health: &WatchHealth,
+) {
+    health.fetch_ended(fetch_outcome(outcome), took);
     let (namespace, pod, container) = (&record.namespace, &record.pod, &record.container);
     let restart = record.restart_count;
     match outcome {

@@ -127,6 +127,15 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     reject_unknown(&params, &LIST_PARAMETERS)?;
     let filter = parse_filter(&params, Timestamp::now())?;
+    serve_page(&state, &params, filter).await
+}
+
+/// Reads the page of `filter` that the `limit` and `cursor` parameters name.
+async fn serve_page(
+    state: &AppState,
+    params: &HashMap<String, String>,
+    filter: Filter,
+) -> Result<Response, ApiError> {
     let limit = parse_limit(params.get("limit"))?;
     let cursor = params
         .get("cursor")
@@ -199,16 +208,7 @@ pub async fn pod_history(
         include_expected: true,
         ..Filter::default()
     };
-    let limit = parse_limit(params.get("limit"))?;
-    let cursor = params
-        .get("cursor")
-        .map(|text| Cursor::decode(text))
-        .transpose()?;
-
-    let page = state
-        .with_store(move |store| read_page(store, &filter, cursor.as_ref(), limit))
-        .await?;
-    Ok(page.into_response())
+    serve_page(&state, &params, filter).await
 }
 
 /// Handles `GET /api/v1/summary`: counts over the window from `since` (24 hours ago by

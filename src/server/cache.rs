@@ -234,8 +234,8 @@ mod tests {
                 .unwrap();
         }
         let again = cache.get(0, || async { Ok(100) }).await.unwrap();
-        let kept = cache.get(2, || async { Ok(200) }).await.unwrap();
+        let cached = cache.get(2, || async { Ok(200) }).await.unwrap();
         assert_eq!(*again, 100);
-        assert_eq!(*kept, 2);
+        assert_eq!(*cached, 2);
     }
 }

@@ -12,7 +12,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::cluster::health::WatchHealth;
 use crate::store::TerminationCount;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,12 +49,12 @@ impl Metrics {
         Self::build(None)
     }
 
-    /// Metrics of a server that runs beside a watch, with the watch's health metrics too.
-    pub fn with_watch(health: &WatchHealth) -> Self {
-        Self::build(Some(health))
+    /// Returns the metrics of a server that also serves those of `companion`.
+    pub fn with_companion(companion: &dyn super::Companion) -> Self {
+        Self::build(Some(companion))
     }
 
-    fn build(watch: Option<&WatchHealth>) -> Self {
+    fn build(companion: Option<&dyn super::Companion>) -> Self {
         let mut registry = Registry::default();
         let http_requests = Family::<RequestLabels, Counter>::default();
         // 100 µs to about 3.3 s.
@@ -71,8 +70,8 @@ impl Metrics {
             "Time of one store query",
             store_query_seconds.clone(),
         );
-        if let Some(health) = watch {
-            health.register(&mut registry);
+        if let Some(companion) = companion {
+            companion.register(&mut registry);
         }
         Metrics {
             registry,

@@ -36,7 +36,6 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cluster::health::{Resource, WatchHealth};
 use crate::store::{Filter, SqliteStore, Store};
 use cache::RefreshCache;
 use error::ApiError;
@@ -108,6 +107,16 @@ pub fn read_token(path: &std::path::Path) -> Result<String, Error> {
 /// Maximum number of cached summary bodies, each for one set of query parameters.
 const SUMMARY_CACHE_ENTRIES: usize = 64;
 
+/// A part of the same process that the server reports on, such as `watch --serve`'s watch.
+/// The server uses it only through this trait, so `server` does not depend on `cluster`.
+pub trait Companion: Send + Sync {
+    /// Adds the part's metrics to `/metrics`.
+    fn register(&self, registry: &mut prometheus_client::registry::Registry);
+
+    /// Returns why the part is not ready yet, or `None` when it is.
+    fn not_ready(&self) -> Option<&'static str>;
+}
+
 /// Shared state of every handler: the store, the metrics and the optional token.
 #[derive(Clone)]
 pub struct AppState {
@@ -118,8 +127,8 @@ pub struct AppState {
     /// The encoded text of `podmortem_terminations_total`.
     termination_counts: Arc<RefreshCache<(), String>>,
     token: Option<Arc<str>>,
-    /// The watch running in the same process, if any; `/readyz` waits for its first list.
-    watch: Option<Arc<WatchHealth>>,
+    /// The part that runs in the same process, if any; `/readyz` waits until it is ready.
+    companion: Option<Arc<dyn Companion>>,
 }
 
 impl AppState {
@@ -131,15 +140,14 @@ impl AppState {
             summaries: Arc::new(RefreshCache::new(SUMMARY_CACHE_ENTRIES)),
             termination_counts: Arc::new(RefreshCache::new(1)),
             token: token.map(Arc::from),
-            watch: None,
+            companion: None,
         }
     }
 
-    /// Serves the health metrics of `health` too, and reports ready only once its first pod
-    /// list is complete.
-    pub fn with_watch(mut self, health: Arc<WatchHealth>) -> Self {
-        self.metrics = Arc::new(Metrics::with_watch(&health));
-        self.watch = Some(health);
+    /// Serves the metrics of `companion` too, and reports ready only while it is ready.
+    pub fn with_companion(mut self, companion: Arc<dyn Companion>) -> Self {
+        self.metrics = Arc::new(Metrics::with_companion(&*companion));
+        self.companion = Some(companion);
         self
     }
 
@@ -336,10 +344,12 @@ async fn healthz() -> &'static str {
     ),
 )]
 async fn readyz(State(state): State<AppState>) -> Response {
-    if let Some(health) = &state.watch
-        && !health.has_listed(Resource::Pods)
+    if let Some(reason) = state
+        .companion
+        .as_ref()
+        .and_then(|companion| companion.not_ready())
     {
-        return (StatusCode::SERVICE_UNAVAILABLE, "pods not listed yet\n").into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response();
     }
     let probe = Filter {
         limit: Some(1),
@@ -403,7 +413,7 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     }
 }
 
-/// Largest plain-text error body that [`json_errors`] quotes in its message.
+/// Maximum size of a plain-text error body that [`json_errors`] quotes in its message.
 const QUOTED_ERROR_BYTES: usize = 512;
 
 /// Gives every error response a JSON `{"error": ...}` body, also those that axum and the

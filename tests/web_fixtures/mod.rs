@@ -496,12 +496,14 @@ pub fn long_strings(now: Timestamp) -> Termination {
         "{{\"data\":\"{}\"}}",
         "x".repeat(UNBROKEN_CHARS - "{\"data\":\"\"}".len())
     );
+
     let pod = format!("pod-{run}");
     let container = format!("container-{run}");
     let mut record = bare(LONG_STRINGS_NAMESPACE, &pod, &container, 1);
     record.finished_at = Some(ago(now, 20));
     record.started_at = Some(ago(now, 25));
     record.observed_at = ago(now, 19);
+
     record.node = Some(format!("node-{run}"));
     record.image = Some(format!("registry.example/{run}:1"));
     record.container_id = Some(format!("containerd://{run}"));
@@ -513,6 +515,7 @@ pub fn long_strings(now: Timestamp) -> Termination {
         kind: "Deployment".into(),
         name: format!("deploy-{run}"),
     });
+
     record.exit_code = Some(1);
     record.reason = Some(run.clone());
     record.message = Some(json.clone());
@@ -525,6 +528,7 @@ pub fn long_strings(now: Timestamp) -> Termination {
         key_line: Some(format!("missing {run}")),
         expected: false,
     };
+
     let finished = record.finished_at.unwrap();
     record.log_tail = vec![
         log(
@@ -535,6 +539,7 @@ pub fn long_strings(now: Timestamp) -> Termination {
         log(finished, Stream::Stderr, &base64),
     ];
     record.log_source = Some(LogSource::ApiPrevious);
+
     let mut long_event = event(&record, "Warning", &run, &base64);
     long_event.reporter = Some(run.clone());
     record.events = vec![long_event];
