@@ -50,58 +50,29 @@ const SHELL: Asset = Asset {
     body: include_bytes!("../../web/index.html"),
 };
 
+/// Returns the embedded file `web/<name>` with its media type.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../web/", $name)),
+        }
+    };
+}
+
 /// Files served under `/assets/`.
 const ASSETS: [Asset; 10] = [
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../web/style.css"),
-    },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../web/favicon.svg"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/api.js"),
-    },
-    Asset {
-        name: "dom.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/dom.js"),
-    },
-    Asset {
-        name: "causes.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/causes.js"),
-    },
-    Asset {
-        name: "overview.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/overview.js"),
-    },
-    Asset {
-        name: "list.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/list.js"),
-    },
-    Asset {
-        name: "detail.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/detail.js"),
-    },
-    Asset {
-        name: "pod.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("../../web/pod.js"),
-    },
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
+    asset!("app.js", JAVASCRIPT),
+    asset!("api.js", JAVASCRIPT),
+    asset!("dom.js", JAVASCRIPT),
+    asset!("causes.js", JAVASCRIPT),
+    asset!("overview.js", JAVASCRIPT),
+    asset!("list.js", JAVASCRIPT),
+    asset!("detail.js", JAVASCRIPT),
+    asset!("pod.js", JAVASCRIPT),
 ];
 
 /// Strong entity tags of the shell and every asset, computed once from their content.
